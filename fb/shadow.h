@@ -1,0 +1,27 @@
+/* The shadow: vfbd's own copy of the frame. Live memory (a guest's or a
+ * producer's) changes under our feet, so it is only ever read here,
+ * compared tile by tile inside the damage hint; changed tiles are copied
+ * and reported. Encoders read the shadow only. */
+#ifndef VFBD_FB_SHADOW_H
+#define VFBD_FB_SHADOW_H
+
+#include "fb/fb.h"
+#include "fb/region.h"
+
+struct fb_shadow {
+	uint32_t *pixels; /* width * height, XRGB8888, stride = width */
+	uint32_t width, height;
+};
+
+/* Allocates a black width x height shadow; 0 or -ENOMEM/-EINVAL. */
+int fb_shadow_init(struct fb_shadow *s, uint32_t width, uint32_t height);
+void fb_shadow_fini(struct fb_shadow *s);
+
+/* Compares `live` with the shadow inside `hint` (clipped; hint->all means
+ * everywhere), copies the tiles that differ and adds them to `changed`
+ * (a region of the shadow's geometry). Returns the number of changed
+ * tiles, or -EINVAL when the view's geometry is not the shadow's. */
+long fb_shadow_sync(struct fb_shadow *s, const struct fb_view *live,
+		    const struct fb_damage *hint, struct fb_region *changed);
+
+#endif

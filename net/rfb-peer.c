@@ -1,0 +1,423 @@
+#include "net/rfb-peer.h"
+#include "net/rfb-parse.h"
+#include "net/rfb-proto.h"
+#include "net/rfb-write.h"
+#include "vfbd/base/bytes.h"
+#include "vfbd/base/log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RFB_SERVER_VERSION "RFB 003.008\n"
+#define RFB_FAILURE_GRACE_MS 1000
+
+struct rfb_peer {
+	struct conn *conn;
+	struct rfb_parser parser;
+	struct rfb_pixconv conv;
+	const struct rfb_peer_ops *ops;
+	void *user;
+	unsigned id;
+	bool ready;
+	bool has_desktop_size;
+	uint8_t security;
+	uint8_t challenge[RFB_VNC_CHALLENGE_LEN];
+	char password[RFB_AUTH_PASSWORD_MAX + 1];
+	uint32_t width, height;
+	size_t normal_read_max;
+};
+
+void *rfb_peer_user(const struct rfb_peer *p)
+{
+	return p->user;
+}
+
+unsigned rfb_peer_id(const struct rfb_peer *p)
+{
+	return p->id;
+}
+
+struct conn *rfb_peer_conn(const struct rfb_peer *p)
+{
+	return p->conn;
+}
+
+bool rfb_peer_is_ready(const struct rfb_peer *p)
+{
+	return p->ready;
+}
+
+unsigned rfb_peer_bytes_per_pixel(const struct rfb_peer *p)
+{
+	return (unsigned)rfb_pixfmt_bytes(&p->conv.pf);
+}
+
+void rfb_peer_close(struct rfb_peer *p, const char *reason, bool abortive)
+{
+	conn_close(p->conn, reason, abortive);
+}
+
+/* Queues a finished message; the buffer changes hands. */
+static int send_buf(struct rfb_peer *p, struct buf *b)
+{
+	size_t len;
+	uint8_t *data = buf_steal(b, &len);
+
+	return conn_send(p->conn, data, len);
+}
+
+static void protocol_error(struct rfb_peer *p, const char *why)
+{
+	log_warn("client-protocol-error", "id=%u peer=%s reason=\"%s\"",
+		 p->id, conn_peer(p->conn), why);
+	conn_close(p->conn, "protocol-error", true);
+}
+
+static void out_of_memory(struct rfb_peer *p)
+{
+	log_error("client-out-of-memory", "id=%u peer=%s", p->id,
+		  conn_peer(p->conn));
+	conn_close(p->conn, "io-error", true);
+}
+
+void rfb_peer_refuse(struct rfb_peer *p, const char *message,
+		     const char *close_reason)
+{
+	struct buf b;
+
+	buf_init(&b);
+	/* Before the version reply is read, the peer is in the middle of
+	 * the handshake: a security list of zero types plus a reason is the
+	 * failure message every protocol version understands there. */
+	if (p->parser.phase == RFB_PHASE_SECURITY_CHOICE &&
+	    p->parser.minor >= 7) {
+		if (buf_put_u8(&b, 0) || rfb_write_reason(&b, message))
+			goto oom;
+	} else if (p->parser.phase == RFB_PHASE_CLIENT_INIT ||
+		   p->parser.phase == RFB_PHASE_NORMAL) {
+		/* After security there is no failure message in RFB. */
+	} else if (p->parser.minor == 3 || p->parser.minor == 0) {
+		if (buf_put_be32(&b, 0) || rfb_write_reason(&b, message))
+			goto oom;
+	}
+	if (b.len)
+		send_buf(p, &b);
+	buf_fini(&b);
+	conn_close_after_flush(p->conn, close_reason, RFB_FAILURE_GRACE_MS);
+	return;
+oom:
+	buf_fini(&b);
+	out_of_memory(p);
+}
+
+static void send_challenge(struct rfb_peer *p, struct buf *b)
+{
+	if (rfb_auth_new_challenge(p->challenge) < 0) {
+		log_error("client-auth-error",
+			  "id=%u reason=\"no random bytes\"", p->id);
+		conn_close(p->conn, "io-error", true);
+		return;
+	}
+	if (buf_append(b, p->challenge, sizeof(p->challenge)))
+		out_of_memory(p);
+}
+
+static void on_version(struct rfb_peer *p, int minor)
+{
+	struct buf b;
+
+	buf_init(&b);
+	log_debug("client-version", "id=%u version=3.%d", p->id, minor);
+	if (minor == 3) {
+		/* 3.3: the server decides, the client cannot choose. */
+		if (buf_put_be32(&b, p->security))
+			goto oom;
+		if (p->security == RFB_SEC_VNC_AUTH)
+			send_challenge(p, &b);
+	} else {
+		if (buf_put_u8(&b, 1) || buf_put_u8(&b, p->security))
+			goto oom;
+	}
+	send_buf(p, &b);
+	buf_fini(&b);
+	return;
+oom:
+	buf_fini(&b);
+	out_of_memory(p);
+}
+
+static void on_security_choice(struct rfb_peer *p)
+{
+	struct buf b;
+
+	buf_init(&b);
+	if (p->security == RFB_SEC_VNC_AUTH)
+		send_challenge(p, &b);
+	else if (p->parser.minor >= 8 && buf_put_be32(&b, 0))
+		out_of_memory(p);
+	if (b.len && !conn_is_closing(p->conn))
+		send_buf(p, &b);
+	buf_fini(&b);
+}
+
+static void on_auth_response(struct rfb_peer *p, const uint8_t *response)
+{
+	struct buf b;
+	bool ok = rfb_auth_check(p->challenge, response, p->password);
+
+	/* A challenge is good for one answer only. */
+	memset(p->challenge, 0, sizeof(p->challenge));
+	buf_init(&b);
+	if (ok) {
+		if (buf_put_be32(&b, 0) == 0)
+			send_buf(p, &b);
+		buf_fini(&b);
+		return;
+	}
+	log_info("client-auth-failed", "id=%u peer=%s", p->id,
+		 conn_peer(p->conn));
+	if (buf_put_be32(&b, 1) == 0 &&
+	    (p->parser.minor < 8 ||
+	     rfb_write_reason(&b, "authentication failed") == 0))
+		send_buf(p, &b);
+	buf_fini(&b);
+	conn_close_after_flush(p->conn, "auth-failed", RFB_FAILURE_GRACE_MS);
+	p->ops->on_auth_failed(p);
+}
+
+static void on_client_init(struct rfb_peer *p, bool shared)
+{
+	struct rfb_server_init init = {0};
+	struct buf b;
+
+	if (p->ops->on_init(p, shared, &init) < 0 || conn_is_closing(p->conn))
+		return;
+	p->width = init.width;
+	p->height = init.height;
+	buf_init(&b);
+	if (rfb_write_server_init(&b, init.width, init.height, init.name)) {
+		buf_fini(&b);
+		out_of_memory(p);
+		return;
+	}
+	send_buf(p, &b);
+	buf_fini(&b);
+	p->ready = true;
+	conn_set_read_max(p->conn, p->normal_read_max);
+}
+
+static void on_set_encodings(struct rfb_peer *p, const uint8_t *list,
+			     uint16_t count)
+{
+	p->has_desktop_size = false;
+	for (uint16_t i = 0; i < count; i++) {
+		int32_t enc = get_be32s(list + 4u * i);
+
+		if (enc == RFB_ENC_DESKTOP_SIZE)
+			p->has_desktop_size = true;
+	}
+}
+
+static void on_update_request(struct rfb_peer *p, const struct rfb_msg *m)
+{
+	struct fb_rect r = {
+		.x = m->u.update.x,
+		.y = m->u.update.y,
+		.w = m->u.update.w,
+		.h = m->u.update.h,
+	};
+
+	/* The spec lets the server crop requests to the framebuffer. */
+	if (!fb_rect_clip(&r, p->width, p->height))
+		r = (struct fb_rect){0};
+	p->ops->on_update_request(p, m->u.update.incremental, r);
+}
+
+static void handle(struct rfb_peer *p, const struct rfb_msg *m)
+{
+	const char *why;
+
+	switch (m->type) {
+	case RFB_MSG_VERSION:
+		on_version(p, m->u.minor);
+		break;
+	case RFB_MSG_SECURITY_CHOICE:
+		on_security_choice(p);
+		break;
+	case RFB_MSG_AUTH_RESPONSE:
+		on_auth_response(p, m->u.auth_response);
+		break;
+	case RFB_MSG_CLIENT_INIT:
+		on_client_init(p, m->u.shared);
+		break;
+	case RFB_MSG_SET_PIXEL_FORMAT:
+		if (rfb_pixfmt_check(&m->u.pixfmt, &why) < 0) {
+			protocol_error(p, why);
+			break;
+		}
+		rfb_pixconv_init(&p->conv, &m->u.pixfmt);
+		break;
+	case RFB_MSG_SET_ENCODINGS:
+		on_set_encodings(p, m->u.encodings.list, m->u.encodings.count);
+		break;
+	case RFB_MSG_UPDATE_REQUEST:
+		on_update_request(p, m);
+		break;
+	case RFB_MSG_KEY:
+		p->ops->on_key(p, m->u.key.keysym, m->u.key.down);
+		break;
+	case RFB_MSG_POINTER: {
+		uint32_t x = m->u.pointer.x, y = m->u.pointer.y;
+
+		if (x >= p->width)
+			x = p->width ? p->width - 1 : 0;
+		if (y >= p->height)
+			y = p->height ? p->height - 1 : 0;
+		p->ops->on_pointer(p, x, y, m->u.pointer.buttons);
+		break;
+	}
+	case RFB_MSG_CUT_TEXT:
+		/* Accepted within the size limit; the guest has no clipboard
+		 * channel to take it. */
+		log_debug("client-cut-text", "id=%u bytes=%u", p->id,
+			  m->u.cut_text.len);
+		break;
+	}
+}
+
+static size_t peer_on_read(struct conn *c, const uint8_t *data, size_t len)
+{
+	struct rfb_peer *p = conn_user(c);
+	size_t used = 0;
+
+	/* Once the peer decided to close, buffered bytes are not looked at. */
+	while (used < len && !conn_is_closing(c)) {
+		struct rfb_msg m;
+		const char *why = "malformed message";
+		ssize_t n = rfb_parse(&p->parser, data + used, len - used, &m,
+				      &why);
+
+		if (n == 0)
+			break;
+		if (n < 0) {
+			protocol_error(p, why);
+			break;
+		}
+		used += (size_t)n;
+		handle(p, &m);
+	}
+	return used;
+}
+
+static void peer_on_drain(struct conn *c)
+{
+	struct rfb_peer *p = conn_user(c);
+
+	if (p->ready)
+		p->ops->on_drain(p);
+}
+
+static void peer_on_close(struct conn *c, const char *reason)
+{
+	struct rfb_peer *p = conn_user(c);
+
+	p->ops->on_close(p, reason);
+	memset(p->password, 0, sizeof(p->password));
+	free(p);
+}
+
+static const struct conn_ops peer_conn_ops = {
+	.on_read = peer_on_read,
+	.on_drain = peer_on_drain,
+	.on_close = peer_on_close,
+};
+
+struct rfb_peer *rfb_peer_accept(uv_stream_t *server, unsigned id,
+				 const struct rfb_peer_config *cfg,
+				 const struct rfb_peer_ops *ops, void *user)
+{
+	struct rfb_peer *p = calloc(1, sizeof(*p));
+	struct conn_settings settings = cfg->conn;
+	uint8_t *version;
+
+	if (!p)
+		return NULL;
+	p->ops = ops;
+	p->user = user;
+	p->id = id;
+	if (cfg->password && cfg->password[0]) {
+		p->security = RFB_SEC_VNC_AUTH;
+		strncpy(p->password, cfg->password, RFB_AUTH_PASSWORD_MAX);
+	} else {
+		p->security = RFB_SEC_NONE;
+	}
+	rfb_parser_init(&p->parser, &p->security, 1, cfg->cut_text_max);
+	rfb_pixconv_init(&p->conv, &rfb_pixfmt_server);
+	/* Room for the largest message plus what may follow it. */
+	p->normal_read_max = rfb_parse_max_message(&p->parser) + 4096;
+	settings.read_max = cfg->preauth_read_max;
+	p->conn = conn_accept(server, id, &settings, &peer_conn_ops, p);
+	if (!p->conn) {
+		free(p);
+		return NULL;
+	}
+	version = malloc(RFB_VERSION_LEN);
+	if (version) {
+		memcpy(version, RFB_SERVER_VERSION, RFB_VERSION_LEN);
+		conn_send(p->conn, version, RFB_VERSION_LEN);
+	} else {
+		conn_close(p->conn, "io-error", true);
+	}
+	return p;
+}
+
+int rfb_peer_send_update(struct rfb_peer *p, const struct fb_view *src,
+			 const struct fb_rect *rects, size_t n)
+{
+	struct buf b;
+	int rc;
+
+	if (!p->ready || conn_is_closing(p->conn))
+		return -EPIPE;
+	if (n > UINT16_MAX || src->width != p->width ||
+	    src->height != p->height)
+		return -EINVAL;
+	buf_init(&b);
+	rc = rfb_write_update_header(&b, (uint16_t)n);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = rfb_write_raw_rect(&b, &p->conv, src, rects[i]);
+	if (rc < 0) {
+		buf_fini(&b);
+		if (rc == -ENOMEM)
+			out_of_memory(p);
+		return rc;
+	}
+	rc = send_buf(p, &b);
+	buf_fini(&b);
+	return rc;
+}
+
+int rfb_peer_send_resize(struct rfb_peer *p, uint32_t width, uint32_t height)
+{
+	struct buf b;
+	int rc;
+
+	if (!p->ready || conn_is_closing(p->conn))
+		return -EPIPE;
+	if (!p->has_desktop_size)
+		return -ENOTSUP;
+	buf_init(&b);
+	if (rfb_write_update_header(&b, 1) ||
+	    rfb_write_rect_header(&b, 0, 0, width, height,
+				  RFB_ENC_DESKTOP_SIZE)) {
+		buf_fini(&b);
+		out_of_memory(p);
+		return -ENOMEM;
+	}
+	p->width = width;
+	p->height = height;
+	rc = send_buf(p, &b);
+	buf_fini(&b);
+	return rc;
+}

@@ -1,0 +1,202 @@
+/* The real vfbd serving the static demo to libvncclient: every pixel
+ * format decodes to exactly the source's pixels; typing and clicking reach
+ * the demo and come back as incremental updates. The expected frames are
+ * rendered in-process by the same demo code fed the same input. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <X11/keysym.h>
+
+#include "fb/src-demo.h"
+#include "input/keymap.h"
+#include "input/sink-text.h"
+#include "tests/lib/spawn.h"
+#include "tests/lib/vnc-client.h"
+
+struct local_demo {
+	struct fb_source *src;
+	struct input_sink_text text;
+};
+
+static void l_text(void *ctx, uint32_t cp)
+{
+	fb_demo_type_char(((struct local_demo *)ctx)->src, cp);
+}
+
+static void l_backspace(void *ctx)
+{
+	fb_demo_backspace(((struct local_demo *)ctx)->src);
+}
+
+static void l_enter(void *ctx)
+{
+	fb_demo_enter(((struct local_demo *)ctx)->src);
+}
+
+static void l_pointer(void *ctx, uint32_t x, uint32_t y, uint8_t b)
+{
+	fb_demo_pointer(((struct local_demo *)ctx)->src, x, y, b);
+}
+
+static const struct input_text_ops local_ops = {l_text, l_backspace, l_enter,
+						l_pointer};
+
+static void local_init(struct local_demo *d)
+{
+	struct fb_damage hint;
+
+	d->src = fb_demo_new(1024, 768, true);
+	assert_non_null(d->src);
+	input_sink_text_init(&d->text, &local_ops, d);
+	d->src->ops->poll(d->src, &hint);
+}
+
+static const uint32_t *local_pixels(struct local_demo *d, size_t *stride_px)
+{
+	struct fb_view v;
+	struct fb_damage hint;
+
+	d->src->ops->poll(d->src, &hint);
+	assert_int_equal(d->src->ops->view(d->src, &v), 0);
+	*stride_px = v.stride / 4;
+	return (const uint32_t *)v.data;
+}
+
+/* Pumps the client until its framebuffer equals the local demo. */
+static long converge(struct vnc_client *v, struct local_demo *d, int ms)
+{
+	size_t stride;
+	const uint32_t *px = local_pixels(d, &stride);
+	uint32_t fx = 0, fy = 0;
+	long bad = 0;
+
+	for (int waited = 0; waited <= ms; waited += 50) {
+		bad = vnc_compare(v, px, 1024, 768, stride, &fx, &fy);
+		if (bad == 0)
+			return 0;
+		vnc_pump(v, 50);
+	}
+	print_message("%ld pixels differ, first at %u,%u\n", bad, fx, fy);
+	return bad;
+}
+
+static void full_frame_in_every_format(void **state)
+{
+	struct vfbd_proc p;
+	const char *args[] = {"--source", "demo:static", NULL};
+	struct local_demo d;
+
+	assert_int_equal(vfbd_start(&p, args), 0);
+	local_init(&d);
+	for (unsigned i = 0; i < vnc_format_count; i++) {
+		struct vnc_client v;
+		size_t stride;
+		const uint32_t *px = local_pixels(&d, &stride);
+		uint32_t fx = 0, fy = 0;
+		long bad;
+
+		print_message("format %s\n", vnc_formats[i].name);
+		assert_int_equal(vnc_connect(&v, p.port, &vnc_formats[i], NULL,
+					     NULL),
+				 0);
+		vnc_request(&v, false);
+		assert_true(vnc_wait_frame(&v, 5000));
+		bad = vnc_compare(&v, px, 1024, 768, stride, &fx, &fy);
+		if (bad)
+			print_message("%s: %ld pixels differ, first %u,%u\n",
+				      vnc_formats[i].name, bad, fx, fy);
+		assert_int_equal(bad, 0);
+		vnc_close(&v);
+	}
+	fb_source_free(d.src);
+	assert_int_equal(vfbd_stop(&p), 0);
+}
+
+static void send_key(struct vnc_client *v, struct local_demo *d,
+		     uint32_t keysym, bool down)
+{
+	SendKeyEvent(v->cl, keysym, down);
+	input_sink_key(&d->text.sink, keymap_keysym_to_keycode(keysym), down);
+}
+
+static void type_string(struct vnc_client *v, struct local_demo *d,
+			const char *s)
+{
+	for (; *s; s++) {
+		bool upper = *s >= 'A' && *s <= 'Z';
+
+		if (upper)
+			send_key(v, d, XK_Shift_L, true);
+		send_key(v, d, (uint32_t)(unsigned char)*s, true);
+		send_key(v, d, (uint32_t)(unsigned char)*s, false);
+		if (upper)
+			send_key(v, d, XK_Shift_L, false);
+	}
+}
+
+static void typed_text_and_clicks_appear(void **state)
+{
+	struct vfbd_proc p;
+	const char *args[] = {"--source", "demo:static", NULL};
+	struct local_demo d;
+	struct vnc_client v;
+	size_t stride;
+	const uint32_t *before;
+	uint32_t fx, fy;
+
+	assert_int_equal(vfbd_start(&p, args), 0);
+	local_init(&d);
+	assert_int_equal(vnc_connect(&v, p.port, &vnc_formats[0], NULL, NULL),
+			 0);
+	vnc_request(&v, false);
+	assert_true(vnc_wait_frame(&v, 5000));
+	assert_int_equal(converge(&v, &d, 2000), 0);
+
+	/* libvncclient asks for incremental updates itself after each one;
+	 * ask once more in case it is idle. */
+	vnc_request(&v, true);
+	type_string(&v, &d, "Hello vfbd");
+	send_key(&v, &d, XK_Return, true);
+	send_key(&v, &d, XK_Return, false);
+	type_string(&v, &d, "ok!");
+	send_key(&v, &d, XK_BackSpace, true);
+	send_key(&v, &d, XK_BackSpace, false);
+	assert_int_equal(converge(&v, &d, 5000), 0);
+
+	/* The typed text really changed the frame. */
+	{
+		struct local_demo fresh;
+
+		local_init(&fresh);
+		before = local_pixels(&fresh, &stride);
+		assert_true(vnc_compare(&v, before, 1024, 768, stride, &fx,
+					&fy) > 0);
+		fb_source_free(fresh.src);
+	}
+
+	SendPointerEvent(v.cl, 300, 200, 1);
+	input_sink_pointer(&d.text.sink, 300, 200, 1);
+	assert_int_equal(converge(&v, &d, 5000), 0);
+	SendPointerEvent(v.cl, 301, 201, 4);
+	input_sink_pointer(&d.text.sink, 301, 201, 4);
+	assert_int_equal(converge(&v, &d, 5000), 0);
+
+	vnc_close(&v);
+	fb_source_free(d.src);
+	assert_int_equal(vfbd_stop(&p), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(full_frame_in_every_format),
+		cmocka_unit_test(typed_text_and_clicks_appear),
+	};
+
+	vnc_quiet();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,149 @@
+#include "vfbd/daemon.h"
+#include "net/listener.h"
+#include "vfbd/base/log.h"
+#include "vfbd/session.h"
+#include "vfbd/sources.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <uv.h>
+
+#define VNC_BASE_PORT 5900u
+#define VNCUNUSED_TRIES 100u
+
+struct daemon {
+	uv_loop_t *loop;
+	struct session *session;
+	struct listener *listeners[VFBD_MAX_LISTEN];
+	unsigned n_listeners;
+	uv_signal_t sigint, sigterm;
+	int exit_status;
+};
+
+static int listen_on(struct daemon *d, const char *spec)
+{
+	char bound[160];
+	const char *why = NULL;
+	int rc;
+
+	rc = listener_open(d->loop, spec, session_accept, d->session,
+			   &d->listeners[d->n_listeners], bound, sizeof(bound),
+			   &why);
+	if (rc < 0) {
+		fprintf(stderr, "vfbd: --listen %s: %s\n", spec,
+			why ? why : uv_strerror(rc));
+		return rc;
+	}
+	d->n_listeners++;
+	log_info("listening", "addr=%s", bound);
+	return 0;
+}
+
+/* --vncunused: the first port from `port` up that binds. */
+static int listen_first_free(struct daemon *d, const char *host,
+			     unsigned port)
+{
+	char spec[300], bound[160];
+	bool v6 = strchr(host, ':') != NULL;
+	const char *why = NULL;
+
+	for (unsigned i = 0; i < VNCUNUSED_TRIES && port + i <= 65535; i++) {
+		snprintf(spec, sizeof(spec), v6 ? "[%s]:%u" : "%s:%u", host,
+			 port + i);
+		int rc = listener_open(d->loop, spec, session_accept,
+				       d->session, &d->listeners[d->n_listeners],
+				       bound, sizeof(bound), &why);
+		if (rc == 0) {
+			d->n_listeners++;
+			log_info("listening", "addr=%s", bound);
+			return 0;
+		}
+		if (rc != UV_EADDRINUSE) {
+			fprintf(stderr, "vfbd: --vnclisten %s: %s\n", host,
+				why ? why : uv_strerror(rc));
+			return rc;
+		}
+	}
+	fprintf(stderr, "vfbd: --vncunused: no free port from %u to %u\n",
+		port, port + VNCUNUSED_TRIES - 1);
+	return -EADDRINUSE;
+}
+
+static int open_listeners(struct daemon *d, const struct vfbd_config *cfg)
+{
+	const char *host = cfg->vnclisten ? cfg->vnclisten : "127.0.0.1";
+	unsigned port = VNC_BASE_PORT;
+	char spec[300];
+
+	for (unsigned i = 0; i < cfg->n_listen; i++)
+		if (listen_on(d, cfg->listen[i]) < 0)
+			return -1;
+	if (cfg->n_listen)
+		return 0;
+	if (cfg->vncdisplay >= 0)
+		port += (unsigned)cfg->vncdisplay;
+	if (cfg->vncunused)
+		return listen_first_free(d, host, port) < 0 ? -1 : 0;
+	snprintf(spec, sizeof(spec),
+		 strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
+	return listen_on(d, spec) < 0 ? -1 : 0;
+}
+
+static void stop(struct daemon *d, int signum)
+{
+	log_info("shutdown", "signal=%s", strsignal(signum));
+	session_shutdown(d->session);
+	for (unsigned i = 0; i < d->n_listeners; i++)
+		listener_close(d->listeners[i]);
+	d->n_listeners = 0;
+	uv_close((uv_handle_t *)&d->sigint, NULL);
+	uv_close((uv_handle_t *)&d->sigterm, NULL);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	stop(h->data, signum);
+}
+
+int daemon_run(const struct vfbd_config *cfg)
+{
+	struct daemon d = {.loop = uv_default_loop()};
+	struct opened_source os;
+	char why[256];
+	int rc;
+
+	/* A peer that resets mid-write must give EPIPE, not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	rc = sources_open(cfg->source, &os, why, sizeof(why));
+	if (rc < 0) {
+		fprintf(stderr, "vfbd: --source %s: %s\n", cfg->source, why);
+		return rc == -EINVAL ? 1 : 2;
+	}
+	log_info("source-opened", "source=%s name=\"%s\"", cfg->source,
+		 os.src->name);
+	d.session = session_new(d.loop, cfg, os.src, os.sink);
+	if (!d.session) {
+		fb_source_free(os.src);
+		sources_close(&os);
+		fprintf(stderr, "vfbd: out of memory\n");
+		return 2;
+	}
+	uv_signal_init(d.loop, &d.sigint);
+	uv_signal_init(d.loop, &d.sigterm);
+	d.sigint.data = &d;
+	d.sigterm.data = &d;
+	uv_signal_start(&d.sigint, on_signal, SIGINT);
+	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+
+	if (open_listeners(&d, cfg) < 0) {
+		d.exit_status = 1;
+		stop(&d, SIGTERM);
+	}
+	uv_run(d.loop, UV_RUN_DEFAULT);
+	session_free(d.session);
+	sources_close(&os);
+	uv_loop_close(d.loop);
+	return d.exit_status;
+}

@@ -1,0 +1,590 @@
+#include "vfbd/session.h"
+#include "fb/region.h"
+#include "fb/shadow.h"
+#include "input/keymap.h"
+#include "net/rfb-peer.h"
+#include "vfbd/base/clock.h"
+#include "vfbd/base/log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Refresh interval for sources without an fd: fast while pixels change,
+ * backing off to the slow end while they do not. */
+#define REFRESH_FAST_MS 16u
+#define REFRESH_SLOW_MS 250u
+#define HOUSEKEEPING_MS 250u
+/* Most raw bytes one update may carry; the rest stays pending for the
+ * next one, so a huge frame never sits whole in the queue. */
+#define FRAME_BUDGET_BYTES (8u << 20)
+/* Connections that have not authenticated yet, at most. */
+#define PREAUTH_MAX 32u
+#define PREAUTH_READ_MAX 1024u
+
+struct client {
+	struct client *next, *prev;
+	struct session *s;
+	struct rfb_peer *peer;
+	unsigned id;
+	bool ready;
+	bool update_wanted;
+	bool reply_owed; /* a full update request must be answered */
+	struct fb_region pending;
+	uint64_t connected_ms, last_input_ms;
+};
+
+struct session {
+	uv_loop_t *loop;
+	const struct vfbd_config *cfg;
+	struct fb_source *src;
+	struct input_sink *sink;
+	struct fb_shadow shadow;
+	struct fb_region changed;
+	struct rfb_peer_config peer_cfg;
+	struct client *clients;
+	unsigned n_ready, n_preauth;
+	unsigned next_id;
+	uv_timer_t refresh_timer;
+	uv_timer_t housekeeping_timer;
+	unsigned refresh_ms;
+	bool shutting_down;
+	bool source_gone;
+	struct fb_rect *rects;
+	size_t rects_cap;
+};
+
+static void refresh(struct session *s);
+static void schedule_refresh(struct session *s);
+
+static struct fb_view shadow_view(const struct session *s)
+{
+	return (struct fb_view){
+		.data = (const uint8_t *)s->shadow.pixels,
+		.width = s->shadow.width,
+		.height = s->shadow.height,
+		.stride = (size_t)s->shadow.width * 4,
+	};
+}
+
+/* Splits rects so none carries more than the frame budget, keeping cuts
+ * on tile rows so leftovers stay exact tiles. Returns how many rects fit
+ * the budget; the rest (from `*out_total` on) is left for later. */
+static size_t take_budget(struct fb_rect *rects, size_t n, size_t cap,
+			  unsigned bpp, size_t *out_total)
+{
+	uint64_t used = 0;
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t row_bytes = (uint64_t)rects[i].w * bpp;
+		uint64_t bytes = row_bytes * rects[i].h;
+
+		if (k >= UINT16_MAX)
+			break;
+		if (used + bytes > FRAME_BUDGET_BYTES) {
+			uint64_t rows = (FRAME_BUDGET_BYTES - used) / row_bytes;
+
+			rows -= rows % FB_TILE_H;
+			if (rows == 0 && k > 0)
+				break;
+			if (rows == 0)
+				rows = FB_TILE_H;
+			if (rows < rects[i].h && n < cap) {
+				/* Keep the lower part as a new pending rect. */
+				rects[n] = rects[i];
+				rects[n].y += (uint32_t)rows;
+				rects[n].h -= (uint32_t)rows;
+				rects[i].h = (uint32_t)rows;
+				n++;
+				bytes = row_bytes * rows;
+			}
+		}
+		/* Move the chosen rect to the front part of the array. */
+		if (i != k) {
+			struct fb_rect t = rects[k];
+
+			rects[k] = rects[i];
+			rects[i] = t;
+		}
+		k++;
+		used += bytes;
+		if (used >= FRAME_BUDGET_BYTES)
+			break;
+	}
+	*out_total = n;
+	return k;
+}
+
+static void try_send(struct client *c)
+{
+	struct session *s = c->s;
+	struct conn *conn = rfb_peer_conn(c->peer);
+	struct fb_view view = shadow_view(s);
+	size_t n, total, k;
+
+	if (!c->ready || !c->update_wanted || conn_is_closing(conn) ||
+	    conn_queued(conn) > 0)
+		return;
+	if (fb_region_empty(&c->pending) && !c->reply_owed)
+		return;
+	n = fb_region_rects(&c->pending, s->rects, s->rects_cap / 2);
+	k = take_budget(s->rects, n, s->rects_cap,
+			rfb_peer_bytes_per_pixel(c->peer), &total);
+	fb_region_clear(&c->pending);
+	for (size_t i = k; i < total; i++)
+		fb_region_add_rect(&c->pending, s->rects[i]);
+	c->update_wanted = false;
+	c->reply_owed = false;
+	if (rfb_peer_send_update(c->peer, &view, s->rects, k) < 0)
+		rfb_peer_close(c->peer, "io-error", true);
+}
+
+static void send_all(struct session *s)
+{
+	for (struct client *c = s->clients; c; c = c->next)
+		try_send(c);
+}
+
+static int resize_rects(struct session *s)
+{
+	size_t cap = (size_t)s->changed.cols * s->changed.rows * 2 + 16;
+	struct fb_rect *r = realloc(s->rects, cap * sizeof(*r));
+
+	if (!r)
+		return -ENOMEM;
+	s->rects = r;
+	s->rects_cap = cap;
+	return 0;
+}
+
+static int follow_resize(struct session *s, uint32_t width, uint32_t height)
+{
+	struct fb_shadow shadow;
+
+	if (fb_shadow_init(&shadow, width, height) < 0)
+		return -ENOMEM;
+	if (fb_region_reset(&s->changed, width, height) < 0 ||
+	    resize_rects(s) < 0) {
+		fb_shadow_fini(&shadow);
+		return -ENOMEM;
+	}
+	fb_shadow_fini(&s->shadow);
+	s->shadow = shadow;
+	log_info("source-resized", "width=%u height=%u", width, height);
+	for (struct client *c = s->clients; c; c = c->next) {
+		int rc;
+
+		if (fb_region_reset(&c->pending, width, height) < 0) {
+			rfb_peer_close(c->peer, "io-error", true);
+			continue;
+		}
+		fb_region_add_all(&c->pending);
+		if (!c->ready)
+			continue;
+		rc = rfb_peer_send_resize(c->peer, width, height);
+		if (rc == -ENOTSUP) {
+			log_warn("client-cannot-resize",
+				 "id=%u reason=\"client did not announce "
+				 "DesktopSize\"",
+				 c->id);
+			rfb_peer_close(c->peer, "io-error", false);
+		}
+	}
+	return 0;
+}
+
+/* Brings the shadow up to date with the source; returns changed tiles. */
+static long sync_shadow(struct session *s, const struct fb_damage *hint)
+{
+	struct fb_view live;
+	long n;
+
+	if (s->src->ops->view(s->src, &live) < 0)
+		return 0;
+	if (live.width != s->shadow.width || live.height != s->shadow.height) {
+		if (follow_resize(s, live.width, live.height) < 0)
+			return 0;
+		hint = &(const struct fb_damage){.all = true};
+	}
+	n = fb_shadow_sync(&s->shadow, &live, hint, &s->changed);
+	if (n <= 0)
+		return 0;
+	for (struct client *c = s->clients; c; c = c->next)
+		fb_region_merge(&c->pending, &s->changed);
+	fb_region_clear(&s->changed);
+	return n;
+}
+
+static void refresh(struct session *s)
+{
+	struct fb_damage hint;
+	long changed = 0;
+
+	memset(&hint, 0, sizeof(hint));
+	switch (s->src->ops->poll(s->src, &hint)) {
+	case FB_POLL_DAMAGE:
+		changed = sync_shadow(s, &hint);
+		break;
+	case FB_POLL_RESIZED:
+		hint.all = true;
+		changed = sync_shadow(s, &hint);
+		break;
+	case FB_POLL_GONE:
+		if (!s->source_gone)
+			log_warn("source-gone", "reason=\"source lost\"");
+		s->source_gone = true;
+		break;
+	case FB_POLL_RETRY:
+		s->refresh_ms = REFRESH_FAST_MS;
+		break;
+	case FB_POLL_IDLE:
+		break;
+	}
+	if (changed > 0)
+		s->refresh_ms = REFRESH_FAST_MS;
+	else if (s->refresh_ms < REFRESH_SLOW_MS)
+		s->refresh_ms = s->refresh_ms * 2 > REFRESH_SLOW_MS
+					? REFRESH_SLOW_MS
+					: s->refresh_ms * 2;
+	send_all(s);
+}
+
+static bool anyone_waiting(const struct session *s)
+{
+	for (const struct client *c = s->clients; c; c = c->next)
+		if (c->ready && c->update_wanted)
+			return true;
+	return false;
+}
+
+static void on_refresh_timer(uv_timer_t *t)
+{
+	struct session *s = t->data;
+
+	refresh(s);
+	schedule_refresh(s);
+}
+
+/* Polls only while some client waits for an update: no client, or none
+ * asking, means no wakeups at all. */
+static void schedule_refresh(struct session *s)
+{
+	if (s->shutting_down || !anyone_waiting(s)) {
+		uv_timer_stop(&s->refresh_timer);
+		return;
+	}
+	uv_timer_start(&s->refresh_timer, on_refresh_timer, s->refresh_ms, 0);
+}
+
+void session_kick(struct session *s)
+{
+	s->refresh_ms = REFRESH_FAST_MS;
+	if (!s->shutting_down && anyone_waiting(s))
+		uv_timer_start(&s->refresh_timer, on_refresh_timer, 0, 0);
+}
+
+static void on_housekeeping(uv_timer_t *t)
+{
+	struct session *s = t->data;
+	uint64_t now = clock_now_ms();
+	uint64_t handshake_ms = (uint64_t)s->cfg->handshake_timeout_s * 1000;
+	uint64_t idle_ms = (uint64_t)s->cfg->idle_timeout_s * 1000;
+
+	for (struct client *c = s->clients; c; c = c->next) {
+		if (conn_is_closing(rfb_peer_conn(c->peer)))
+			continue;
+		if (!c->ready && now - c->connected_ms >= handshake_ms) {
+			log_info("client-handshake-timeout", "id=%u", c->id);
+			rfb_peer_close(c->peer, "handshake-timeout", true);
+		} else if (c->ready && idle_ms &&
+			   now - c->last_input_ms >= idle_ms) {
+			rfb_peer_close(c->peer, "idle-timeout", true);
+		}
+	}
+	if (!s->clients)
+		uv_timer_stop(&s->housekeeping_timer);
+}
+
+static void close_others(struct session *s, struct client *keep,
+			 const char *reason)
+{
+	for (struct client *c = s->clients; c; c = c->next) {
+		if (c == keep || !c->ready)
+			continue;
+		log_info("client-replaced", "id=%u by=%u reason=%s", c->id,
+			 keep->id, reason);
+		rfb_peer_close(c->peer, reason, true);
+	}
+}
+
+static int peer_on_init(struct rfb_peer *p, bool shared,
+			struct rfb_server_init *init)
+{
+	struct client *c = rfb_peer_user(p);
+	struct session *s = c->s;
+	struct conn *conn = rfb_peer_conn(p);
+
+	log_info("client-authenticated", "id=%u peer=%s shared=%d", c->id,
+		 conn_peer(conn), shared);
+	switch (s->cfg->share) {
+	case SHARE_TAKEOVER:
+		/* The rightful user gets the console back at once. */
+		close_others(s, c, "takeover");
+		break;
+	case SHARE_SHARED:
+		if (!shared) {
+			close_others(s, c, "takeover");
+		} else if (s->n_ready >= s->cfg->max_clients) {
+			log_info("client-refused",
+				 "id=%u reason=\"max-clients %u reached\"",
+				 c->id, s->cfg->max_clients);
+			rfb_peer_close(p, "refused-max-clients", true);
+			return -1;
+		}
+		break;
+	case SHARE_EXCLUSIVE:
+		if (s->n_ready > 0) {
+			log_info("client-refused",
+				 "id=%u reason=\"another client holds the "
+				 "console\"",
+				 c->id);
+			rfb_peer_close(p, "refused-exclusive", true);
+			return -1;
+		}
+		break;
+	}
+	c->ready = true;
+	s->n_preauth--;
+	s->n_ready++;
+	c->last_input_ms = clock_now_ms();
+	fb_region_add_all(&c->pending);
+	init->width = s->shadow.width;
+	init->height = s->shadow.height;
+	init->name = s->src->name;
+	return 0;
+}
+
+static void peer_on_auth_failed(struct rfb_peer *p)
+{
+	/* Counted per source address by the lifecycle code. */
+}
+
+static void peer_on_key(struct rfb_peer *p, uint32_t keysym, bool down)
+{
+	struct client *c = rfb_peer_user(p);
+	struct session *s = c->s;
+	uint16_t keycode;
+
+	c->last_input_ms = clock_now_ms();
+	if (s->cfg->view_only || !s->sink)
+		return;
+	keycode = keymap_keysym_to_keycode(keysym);
+	if (keycode == 0) {
+		log_debug("key-unmapped", "id=%u keysym=0x%x", c->id, keysym);
+		return;
+	}
+	input_sink_key(s->sink, keycode, down);
+	session_kick(s);
+}
+
+static void peer_on_pointer(struct rfb_peer *p, uint32_t x, uint32_t y,
+			    uint8_t buttons)
+{
+	struct client *c = rfb_peer_user(p);
+	struct session *s = c->s;
+
+	c->last_input_ms = clock_now_ms();
+	if (s->cfg->view_only || !s->sink)
+		return;
+	input_sink_pointer(s->sink, x, y, buttons);
+	session_kick(s);
+}
+
+static void peer_on_update_request(struct rfb_peer *p, bool incremental,
+				   struct fb_rect r)
+{
+	struct client *c = rfb_peer_user(p);
+	struct session *s = c->s;
+	bool polling = uv_is_active((uv_handle_t *)&s->refresh_timer);
+
+	if (!incremental) {
+		fb_region_add_rect(&c->pending, r);
+		c->reply_owed = true;
+	}
+	c->update_wanted = true;
+	/* Nobody was polling, so the shadow may be old: look now. */
+	if (!polling)
+		refresh(s);
+	try_send(c);
+	schedule_refresh(s);
+}
+
+static void peer_on_drain(struct rfb_peer *p)
+{
+	try_send(rfb_peer_user(p));
+}
+
+static void peer_on_close(struct rfb_peer *p, const char *reason)
+{
+	struct client *c = rfb_peer_user(p);
+	struct session *s = c->s;
+	struct conn *conn = rfb_peer_conn(p);
+
+	log_info("client-closed",
+		 "id=%u peer=%s reason=%s bytes_out=%llu duration_ms=%llu",
+		 c->id, conn_peer(conn), reason,
+		 (unsigned long long)conn_bytes_out(conn),
+		 (unsigned long long)(clock_now_ms() - c->connected_ms));
+	if (c->ready) {
+		s->n_ready--;
+		/* A key held by a client that vanished must not stay down. */
+		if (s->sink)
+			input_sink_release_all(s->sink);
+	} else {
+		s->n_preauth--;
+	}
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->clients = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	fb_region_fini(&c->pending);
+	free(c);
+	schedule_refresh(s);
+}
+
+static const struct rfb_peer_ops session_peer_ops = {
+	.on_init = peer_on_init,
+	.on_auth_failed = peer_on_auth_failed,
+	.on_key = peer_on_key,
+	.on_pointer = peer_on_pointer,
+	.on_update_request = peer_on_update_request,
+	.on_drain = peer_on_drain,
+	.on_close = peer_on_close,
+};
+
+/* Under a connect flood the oldest unauthenticated connection makes room,
+ * so the newest (perhaps the rightful user) always gets its chance. */
+static void make_preauth_room(struct session *s)
+{
+	struct client *oldest = NULL;
+
+	if (s->n_preauth < PREAUTH_MAX)
+		return;
+	for (struct client *c = s->clients; c; c = c->next) {
+		if (c->ready || conn_is_closing(rfb_peer_conn(c->peer)))
+			continue;
+		if (!oldest || c->connected_ms <= oldest->connected_ms)
+			oldest = c;
+	}
+	if (oldest) {
+		log_info("client-preauth-evicted", "id=%u limit=%u", oldest->id,
+			 PREAUTH_MAX);
+		rfb_peer_close(oldest->peer, "handshake-timeout", true);
+	}
+}
+
+void session_accept(uv_stream_t *server, void *session)
+{
+	struct session *s = session;
+	struct client *c;
+
+	if (s->shutting_down)
+		return;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return;
+	if (fb_region_init(&c->pending, s->shadow.width, s->shadow.height) <
+	    0) {
+		free(c);
+		return;
+	}
+	make_preauth_room(s);
+	c->s = s;
+	c->id = ++s->next_id;
+	c->connected_ms = clock_now_ms();
+	c->peer = rfb_peer_accept(server, c->id, &s->peer_cfg,
+				  &session_peer_ops, c);
+	if (!c->peer) {
+		fb_region_fini(&c->pending);
+		free(c);
+		return;
+	}
+	s->n_preauth++;
+	c->next = s->clients;
+	if (s->clients)
+		s->clients->prev = c;
+	s->clients = c;
+	log_info("client-connected", "id=%u peer=%s", c->id,
+		 conn_peer(rfb_peer_conn(c->peer)));
+	if (!uv_is_active((uv_handle_t *)&s->housekeeping_timer))
+		uv_timer_start(&s->housekeeping_timer, on_housekeeping,
+			       HOUSEKEEPING_MS, HOUSEKEEPING_MS);
+}
+
+struct session *session_new(uv_loop_t *loop, const struct vfbd_config *cfg,
+			    struct fb_source *src, struct input_sink *sink)
+{
+	struct session *s = calloc(1, sizeof(*s));
+	struct fb_view v;
+
+	if (!s)
+		return NULL;
+	s->loop = loop;
+	s->cfg = cfg;
+	s->src = src;
+	s->sink = sink;
+	s->refresh_ms = REFRESH_FAST_MS;
+	if (src->ops->view(src, &v) < 0 ||
+	    fb_shadow_init(&s->shadow, v.width, v.height) < 0 ||
+	    fb_region_init(&s->changed, v.width, v.height) < 0 ||
+	    resize_rects(s) < 0) {
+		fb_shadow_fini(&s->shadow);
+		fb_region_fini(&s->changed);
+		free(s->rects);
+		free(s);
+		return NULL;
+	}
+	s->peer_cfg.password = cfg->password;
+	s->peer_cfg.cut_text_max = 256u << 10;
+	s->peer_cfg.preauth_read_max = PREAUTH_READ_MAX;
+	s->peer_cfg.conn = (struct conn_settings){
+		.keepalive_idle_s = cfg->keepalive_idle,
+		.keepalive_intvl_s = cfg->keepalive_intvl,
+		.keepalive_cnt = cfg->keepalive_cnt,
+		.user_timeout_ms = cfg->user_timeout_s * 1000u,
+		.stall_timeout_ms = cfg->stall_timeout_s * 1000u,
+		/* Two full frames at 32 bpp plus slack: frames are paced one
+		 * at a time, so reaching this means the client is stuck. */
+		.send_hard_max = 2 * (size_t)FRAME_BUDGET_BYTES + (1u << 20),
+	};
+	uv_timer_init(loop, &s->refresh_timer);
+	s->refresh_timer.data = s;
+	uv_timer_init(loop, &s->housekeeping_timer);
+	s->housekeeping_timer.data = s;
+	return s;
+}
+
+void session_shutdown(struct session *s)
+{
+	if (s->shutting_down)
+		return;
+	s->shutting_down = true;
+	for (struct client *c = s->clients; c; c = c->next)
+		rfb_peer_close(c->peer, "shutdown", false);
+	uv_close((uv_handle_t *)&s->refresh_timer, NULL);
+	uv_close((uv_handle_t *)&s->housekeeping_timer, NULL);
+}
+
+void session_free(struct session *s)
+{
+	if (!s)
+		return;
+	fb_source_free(s->src);
+	fb_shadow_fini(&s->shadow);
+	fb_region_fini(&s->changed);
+	free(s->rects);
+	free(s);
+}

@@ -1,0 +1,34 @@
+/* The session: the one place that knows the source, the shadow, the
+ * clients and the input sink. It polls the source, syncs the shadow,
+ * paces frames per client (one in flight, pending damage merged), applies
+ * the share policy and routes input. */
+#ifndef VFBD_SESSION_H
+#define VFBD_SESSION_H
+
+#include <uv.h>
+
+#include "fb/fb.h"
+#include "input/sink.h"
+#include "vfbd/config.h"
+
+struct session;
+
+/* Takes ownership of `src`. `sink` (may be NULL: input dropped) must
+ * outlive the session. NULL on out of memory. */
+struct session *session_new(uv_loop_t *loop, const struct vfbd_config *cfg,
+			    struct fb_source *src, struct input_sink *sink);
+
+/* Accepts a pending connection from a listener. */
+void session_accept(uv_stream_t *server, void *session);
+
+/* Closes every client with reason `shutdown` and stops the timers; the
+ * loop then runs out of work. */
+void session_shutdown(struct session *s);
+
+/* Frees what is left; call after the loop has finished. */
+void session_free(struct session *s);
+
+/* Asks for a prompt refresh, e.g. after input changed the demo. */
+void session_kick(struct session *s);
+
+#endif
