@@ -17,7 +17,7 @@
 struct fb_source *fb_demo_new(uint32_t width, uint32_t height, bool is_static);
 
 /* Line editor input. `codepoint` is a printable character (U+0020 and
- * up; characters the font lacks are drawn as '?'). */
+ * up; characters the font lacks are drawn as U+FFFD). */
 void fb_demo_type_char(struct fb_source *src, uint32_t codepoint);
 void fb_demo_backspace(struct fb_source *src);
 void fb_demo_enter(struct fb_source *src);

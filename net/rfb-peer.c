@@ -26,7 +26,14 @@ struct rfb_peer {
 	char password[RFB_AUTH_PASSWORD_MAX + 1];
 	uint32_t width, height;
 	size_t normal_read_max;
+	uint64_t frames_sent;
+	bool security_sent; /* past the point where a refusal can be sent */
 };
+
+uint64_t rfb_peer_frames_sent(const struct rfb_peer *p)
+{
+	return p->frames_sent;
+}
 
 void *rfb_peer_user(const struct rfb_peer *p)
 {
@@ -90,14 +97,13 @@ void rfb_peer_refuse(struct rfb_peer *p, const char *message,
 	/* Before the version reply is read, the peer is in the middle of
 	 * the handshake: a security list of zero types plus a reason is the
 	 * failure message every protocol version understands there. */
-	if (p->parser.phase == RFB_PHASE_SECURITY_CHOICE &&
-	    p->parser.minor >= 7) {
+	if (p->ready || p->parser.phase == RFB_PHASE_VERSION ||
+	    p->parser.phase == RFB_PHASE_NORMAL || p->security_sent) {
+		/* No RFB message can carry a reason here: just close. */
+	} else if (p->parser.minor >= 7) {
 		if (buf_put_u8(&b, 0) || rfb_write_reason(&b, message))
 			goto oom;
-	} else if (p->parser.phase == RFB_PHASE_CLIENT_INIT ||
-		   p->parser.phase == RFB_PHASE_NORMAL) {
-		/* After security there is no failure message in RFB. */
-	} else if (p->parser.minor == 3 || p->parser.minor == 0) {
+	} else {
 		if (buf_put_be32(&b, 0) || rfb_write_reason(&b, message))
 			goto oom;
 	}
@@ -125,10 +131,17 @@ static void send_challenge(struct rfb_peer *p, struct buf *b)
 
 static void on_version(struct rfb_peer *p, int minor)
 {
+	const char *close_reason = "protocol-error";
+	const char *refusal;
 	struct buf b;
 
-	buf_init(&b);
 	log_debug("client-version", "id=%u version=3.%d", p->id, minor);
+	refusal = p->ops->admit ? p->ops->admit(p, &close_reason) : NULL;
+	if (refusal) {
+		rfb_peer_refuse(p, refusal, close_reason);
+		return;
+	}
+	buf_init(&b);
 	if (minor == 3) {
 		/* 3.3: the server decides, the client cannot choose. */
 		if (buf_put_be32(&b, p->security))
@@ -141,6 +154,7 @@ static void on_version(struct rfb_peer *p, int minor)
 	}
 	send_buf(p, &b);
 	buf_fini(&b);
+	p->security_sent = true;
 	return;
 oom:
 	buf_fini(&b);
@@ -395,6 +409,8 @@ int rfb_peer_send_update(struct rfb_peer *p, const struct fb_view *src,
 	}
 	rc = send_buf(p, &b);
 	buf_fini(&b);
+	if (rc == 0)
+		p->frames_sent++;
 	return rc;
 }
 

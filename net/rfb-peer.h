@@ -26,6 +26,10 @@ struct rfb_server_init {
 };
 
 struct rfb_peer_ops {
+	/* The client sent its version: return NULL to go on, or a message to
+	 * refuse it with (sent as an RFB failure reason; the peer then
+	 * closes for `*close_reason`). */
+	const char *(*admit)(struct rfb_peer *p, const char **close_reason);
 	/* The client authenticated and sent ClientInit. Fill `init` and
 	 * return 0 to proceed; return -1 after closing the peer to refuse. */
 	int (*on_init)(struct rfb_peer *p, bool shared,
@@ -82,6 +86,9 @@ int rfb_peer_send_update(struct rfb_peer *p, const struct fb_view *src,
 /* Tells the client the framebuffer is now width x height (DesktopSize).
  * Returns -ENOTSUP when the client did not announce DesktopSize. */
 int rfb_peer_send_resize(struct rfb_peer *p, uint32_t width, uint32_t height);
+
+/* FramebufferUpdates sent so far. */
+uint64_t rfb_peer_frames_sent(const struct rfb_peer *p);
 
 /* Bytes per pixel in the client's current format. */
 unsigned rfb_peer_bytes_per_pixel(const struct rfb_peer *p);

@@ -1,6 +1,7 @@
 #include "vfbd/daemon.h"
 #include "net/listener.h"
 #include "vfbd/base/log.h"
+#include "vfbd/control.h"
 #include "vfbd/session.h"
 #include "vfbd/sources.h"
 
@@ -18,6 +19,7 @@ struct daemon {
 	struct session *session;
 	struct listener *listeners[VFBD_MAX_LISTEN];
 	unsigned n_listeners;
+	struct control *control;
 	uv_signal_t sigint, sigterm;
 	int exit_status;
 };
@@ -91,10 +93,11 @@ static int open_listeners(struct daemon *d, const struct vfbd_config *cfg)
 	return listen_on(d, spec) < 0 ? -1 : 0;
 }
 
-static void stop(struct daemon *d, int signum)
+static void stop(struct daemon *d)
 {
-	log_info("shutdown", "signal=%s", strsignal(signum));
 	session_shutdown(d->session);
+	control_close(d->control);
+	d->control = NULL;
 	for (unsigned i = 0; i < d->n_listeners; i++)
 		listener_close(d->listeners[i]);
 	d->n_listeners = 0;
@@ -104,7 +107,8 @@ static void stop(struct daemon *d, int signum)
 
 static void on_signal(uv_signal_t *h, int signum)
 {
-	stop(h->data, signum);
+	log_info("shutdown", "signal=%s", sigabbrev_np(signum));
+	stop(h->data);
 }
 
 int daemon_run(const struct vfbd_config *cfg)
@@ -139,7 +143,16 @@ int daemon_run(const struct vfbd_config *cfg)
 
 	if (open_listeners(&d, cfg) < 0) {
 		d.exit_status = 1;
-		stop(&d, SIGTERM);
+		stop(&d);
+	} else if (cfg->control_path &&
+		   (rc = control_open(d.loop, cfg->control_path, d.session,
+				      &d.control)) < 0) {
+		fprintf(stderr, "vfbd: --control %s: %s\n", cfg->control_path,
+			uv_strerror(rc));
+		d.exit_status = 1;
+		stop(&d);
+	} else if (cfg->control_path) {
+		log_info("control-listening", "path=%s", cfg->control_path);
 	}
 	uv_run(d.loop, UV_RUN_DEFAULT);
 	session_free(d.session);

@@ -3,10 +3,13 @@
 #include "fb/shadow.h"
 #include "input/keymap.h"
 #include "net/rfb-peer.h"
+#include "vfbd/auth-throttle.h"
 #include "vfbd/base/clock.h"
 #include "vfbd/base/log.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,7 +55,25 @@ struct session {
 	bool source_gone;
 	struct fb_rect *rects;
 	size_t rects_cap;
+	struct auth_throttle throttle;
+	/* Close reasons seen so far, for the status report. */
+	struct {
+		const char *reason;
+		uint64_t count;
+	} closes[24];
 };
+
+static void count_close(struct session *s, const char *reason)
+{
+	for (size_t i = 0; i < sizeof(s->closes) / sizeof(s->closes[0]); i++) {
+		if (!s->closes[i].reason)
+			s->closes[i].reason = reason;
+		if (strcmp(s->closes[i].reason, reason) == 0) {
+			s->closes[i].count++;
+			return;
+		}
+	}
+}
 
 static void refresh(struct session *s);
 static void schedule_refresh(struct session *s);
@@ -327,6 +348,8 @@ static int peer_on_init(struct rfb_peer *p, bool shared,
 
 	log_info("client-authenticated", "id=%u peer=%s shared=%d", c->id,
 		 conn_peer(conn), shared);
+	if (s->cfg->password[0])
+		auth_throttle_success(&s->throttle, conn_peer_host(conn));
 	switch (s->cfg->share) {
 	case SHARE_TAKEOVER:
 		/* The rightful user gets the console back at once. */
@@ -367,7 +390,43 @@ static int peer_on_init(struct rfb_peer *p, bool shared,
 
 static void peer_on_auth_failed(struct rfb_peer *p)
 {
-	/* Counted per source address by the lifecycle code. */
+	struct client *c = rfb_peer_user(p);
+	const char *host = conn_peer_host(rfb_peer_conn(p));
+	uint64_t block = auth_throttle_fail(&c->s->throttle, host,
+					    clock_now_ms());
+
+	if (block)
+		log_warn("auth-throttled", "host=%s blocked_ms=%llu", host,
+			 (unsigned long long)block);
+}
+
+static const char *peer_admit(struct rfb_peer *p, const char **close_reason)
+{
+	struct client *c = rfb_peer_user(p);
+	struct session *s = c->s;
+	const char *host = conn_peer_host(rfb_peer_conn(p));
+	uint64_t blocked = auth_throttle_blocked_ms(&s->throttle, host,
+						    clock_now_ms());
+
+	if (blocked) {
+		log_info("client-refused",
+			 "id=%u peer=%s reason=\"too many authentication "
+			 "failures\" retry_ms=%llu",
+			 c->id, conn_peer(rfb_peer_conn(p)),
+			 (unsigned long long)blocked);
+		*close_reason = "auth-failed";
+		return "too many authentication failures from this address; "
+		       "try again later";
+	}
+	if (s->cfg->share == SHARE_EXCLUSIVE && s->n_ready > 0) {
+		log_info("client-refused",
+			 "id=%u peer=%s reason=\"exclusive: console in use\"",
+			 c->id, conn_peer(rfb_peer_conn(p)));
+		*close_reason = "refused-exclusive";
+		return "the console is in use by another client "
+		       "(vfbd --share exclusive)";
+	}
+	return NULL;
 }
 
 static void peer_on_key(struct rfb_peer *p, uint32_t keysym, bool down)
@@ -436,6 +495,7 @@ static void peer_on_close(struct rfb_peer *p, const char *reason)
 		 c->id, conn_peer(conn), reason,
 		 (unsigned long long)conn_bytes_out(conn),
 		 (unsigned long long)(clock_now_ms() - c->connected_ms));
+	count_close(s, reason);
 	if (c->ready) {
 		s->n_ready--;
 		/* A key held by a client that vanished must not stay down. */
@@ -456,6 +516,7 @@ static void peer_on_close(struct rfb_peer *p, const char *reason)
 }
 
 static const struct rfb_peer_ops session_peer_ops = {
+	.admit = peer_admit,
 	.on_init = peer_on_init,
 	.on_auth_failed = peer_on_auth_failed,
 	.on_key = peer_on_key,
@@ -537,6 +598,7 @@ struct session *session_new(uv_loop_t *loop, const struct vfbd_config *cfg,
 	s->src = src;
 	s->sink = sink;
 	s->refresh_ms = REFRESH_FAST_MS;
+	auth_throttle_init(&s->throttle);
 	if (src->ops->view(src, &v) < 0 ||
 	    fb_shadow_init(&s->shadow, v.width, v.height) < 0 ||
 	    fb_region_init(&s->changed, v.width, v.height) < 0 ||
@@ -587,4 +649,75 @@ void session_free(struct session *s)
 	fb_region_fini(&s->changed);
 	free(s->rects);
 	free(s);
+}
+
+int session_kick_client(struct session *s, unsigned id)
+{
+	for (struct client *c = s->clients; c; c = c->next) {
+		if (c->id != id || conn_is_closing(rfb_peer_conn(c->peer)))
+			continue;
+		log_info("client-kicked", "id=%u", id);
+		rfb_peer_close(c->peer, "kicked", true);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* Appends printf-style text; status lines are small, so a fixed piece
+ * buffer is enough. */
+__attribute__((format(printf, 2, 3))) static void
+put(struct buf *out, const char *fmt, ...)
+{
+	char piece[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(piece, sizeof(piece), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		buf_append(out, piece,
+			   (size_t)n < sizeof(piece) ? (size_t)n
+						     : sizeof(piece) - 1);
+}
+
+void session_status_json(struct session *s, struct buf *out)
+{
+	uint64_t now = clock_now_ms();
+	bool first = true;
+
+	put(out,
+	    "{\"source\":\"%s\",\"name\":\"%s\",\"width\":%u,"
+	    "\"height\":%u,\"share\":\"%s\",\"clients\":[",
+	    s->cfg->source, s->src->name, s->shadow.width, s->shadow.height,
+	    share_policy_name(s->cfg->share));
+	for (struct client *c = s->clients; c; c = c->next) {
+		struct conn *conn = rfb_peer_conn(c->peer);
+		const char *state = conn_is_closing(conn) ? "closing"
+				    : c->ready	    ? "active"
+							    : "handshake";
+
+		put(out,
+		    "%s{\"id\":%u,\"peer\":\"%s\",\"state\":\"%s\","
+		    "\"queued_bytes\":%zu,\"frames_sent\":%llu,"
+		    "\"bytes_sent\":%llu,\"stall_ms\":%llu,"
+		    "\"age_ms\":%llu}",
+		    first ? "" : ",", c->id, conn_peer(conn), state,
+		    conn_queued(conn),
+		    (unsigned long long)rfb_peer_frames_sent(c->peer),
+		    (unsigned long long)conn_bytes_out(conn),
+		    (unsigned long long)conn_stall_age_ms(conn),
+		    (unsigned long long)(now - c->connected_ms));
+		first = false;
+	}
+	put(out, "],\"closed\":{");
+	first = true;
+	for (size_t i = 0; i < sizeof(s->closes) / sizeof(s->closes[0]) &&
+			   s->closes[i].reason;
+	     i++) {
+		put(out, "%s\"%s\":%llu", first ? "" : ",", s->closes[i].reason,
+		    (unsigned long long)s->closes[i].count);
+		first = false;
+	}
+	put(out, "}}");
 }

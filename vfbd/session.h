@@ -9,6 +9,7 @@
 
 #include "fb/fb.h"
 #include "input/sink.h"
+#include "vfbd/base/buf.h"
 #include "vfbd/config.h"
 
 struct session;
@@ -27,6 +28,14 @@ void session_shutdown(struct session *s);
 
 /* Frees what is left; call after the loop has finished. */
 void session_free(struct session *s);
+
+/* Appends one line of JSON describing the session: source, geometry,
+ * clients (id, peer, state, queued bytes, frames and bytes sent, age of
+ * the last send progress) and close reasons counted so far. */
+void session_status_json(struct session *s, struct buf *out);
+
+/* Closes client `id` with reason `kicked`; 0 or -ENOENT. */
+int session_kick_client(struct session *s, unsigned id);
 
 /* Asks for a prompt refresh, e.g. after input changed the demo. */
 void session_kick(struct session *s);
