@@ -42,8 +42,7 @@ void rfb_pixfmt_read(struct rfb_pixfmt *pf, const uint8_t in[RFB_PIXFMT_LEN])
 	pf->blue_shift = in[12];
 }
 
-void rfb_pixfmt_write(const struct rfb_pixfmt *pf,
-		      uint8_t out[RFB_PIXFMT_LEN])
+void rfb_pixfmt_write(const struct rfb_pixfmt *pf, uint8_t out[RFB_PIXFMT_LEN])
 {
 	/* The three padding bytes must not carry stale memory to a peer. */
 	memset(out, 0, RFB_PIXFMT_LEN);
@@ -83,9 +82,9 @@ int rfb_pixfmt_check(const struct rfb_pixfmt *pf, const char **reason)
 		const char *name;
 		unsigned max, shift;
 	} ch[3] = {
-		{ "red", pf->red_max, pf->red_shift },
-		{ "green", pf->green_max, pf->green_shift },
-		{ "blue", pf->blue_max, pf->blue_shift },
+		{"red", pf->red_max, pf->red_shift},
+		{"green", pf->green_max, pf->green_shift},
+		{"blue", pf->blue_max, pf->blue_shift},
 	};
 	uint64_t mask[3];
 
@@ -138,8 +137,7 @@ int rfb_pixfmt_check(const struct rfb_pixfmt *pf, const char **reason)
 
 /* See the header for why this rounding: it is part of what clients (and
  * the tests comparing decoded pixels) rely on. */
-static void rfb_pixconv_table(uint32_t table[256], unsigned max,
-			      unsigned shift)
+static void rfb_pixconv_table(uint32_t table[256], unsigned max, unsigned shift)
 {
 	for (unsigned c = 0; c < 256; c++) {
 		uint32_t v = (c * max + 127) / 255;

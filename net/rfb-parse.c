@@ -12,13 +12,13 @@
 #include "vfbd/base/bytes.h"
 
 /* Client message lengths, type byte included (RFC 6143 section 7.5). */
-#define RFB_SET_PIXEL_FORMAT_LEN (4 + RFB_PIXFMT_LEN)
+#define RFB_SET_PIXEL_FORMAT_LEN  (4 + RFB_PIXFMT_LEN)
 #define RFB_SET_ENCODINGS_HDR_LEN 4
-#define RFB_SET_ENCODINGS_MAX 65535u
-#define RFB_UPDATE_REQUEST_LEN 10
-#define RFB_KEY_EVENT_LEN 8
-#define RFB_POINTER_EVENT_LEN 6
-#define RFB_CUT_TEXT_HDR_LEN 8
+#define RFB_SET_ENCODINGS_MAX	  65535u
+#define RFB_UPDATE_REQUEST_LEN	  10
+#define RFB_KEY_EVENT_LEN	  8
+#define RFB_POINTER_EVENT_LEN	  6
+#define RFB_CUT_TEXT_HDR_LEN	  8
 
 _Static_assert(RFB_SET_PIXEL_FORMAT_LEN == 20, "SetPixelFormat is 20 bytes");
 _Static_assert(sizeof(((struct rfb_msg *)0)->u.auth_response) ==
@@ -58,15 +58,15 @@ void rfb_parser_init(struct rfb_parser *p, const uint8_t *offered,
 	if (n_offered)
 		memcpy(p->offered, offered, n_offered);
 	p->n_offered = n_offered;
-	p->cut_text_max =
-		cut_text_max < RFB_CUT_TEXT_MAX ? cut_text_max : RFB_CUT_TEXT_MAX;
+	p->cut_text_max = cut_text_max < RFB_CUT_TEXT_MAX ? cut_text_max
+							  : RFB_CUT_TEXT_MAX;
 }
 
 size_t rfb_parse_max_message(const struct rfb_parser *p)
 {
 	size_t cut = RFB_CUT_TEXT_HDR_LEN + (size_t)p->cut_text_max;
-	size_t enc = RFB_SET_ENCODINGS_HDR_LEN +
-		     (size_t)RFB_SET_ENCODINGS_MAX * 4;
+	size_t enc =
+		RFB_SET_ENCODINGS_HDR_LEN + (size_t)RFB_SET_ENCODINGS_MAX * 4;
 
 	return cut > enc ? cut : enc;
 }
@@ -123,7 +123,7 @@ static ssize_t rfb_parse_version(struct rfb_parser *p, const uint8_t *buf,
 				 size_t len, struct rfb_msg *msg,
 				 const char **reason)
 {
-	unsigned major, minor;
+	unsigned minor;
 	ssize_t err;
 
 	if (!rfb_version_prefix_ok(buf, len))
@@ -135,14 +135,12 @@ static ssize_t rfb_parse_version(struct rfb_parser *p, const uint8_t *buf,
 	if (len < RFB_VERSION_LEN)
 		return 0;
 
-	major = rfb_3digits(buf + 4);
+	/* The major was matched as "003" above. */
 	minor = rfb_3digits(buf + 8);
-	assert(major == 3);
 	/* RFC 6143: 3.4-3.6 are unofficial and mean 3.3; a minor above 8
 	 * (Apple sends 3.889) is answered with the newest we speak. */
 	if (minor < 3)
-		return rfb_failf(p, reason,
-				 "unsupported protocol version %.7s",
+		return rfb_failf(p, reason, "unsupported protocol version %.7s",
 				 (const char *)buf + 4);
 	if (minor < 7)
 		p->minor = 3;
@@ -190,9 +188,8 @@ static ssize_t rfb_parse_security_choice(struct rfb_parser *p,
 	return 1;
 }
 
-static ssize_t rfb_parse_set_encodings(struct rfb_parser *p,
-				       const uint8_t *buf, size_t len,
-				       struct rfb_msg *msg)
+static ssize_t rfb_parse_set_encodings(struct rfb_parser *p, const uint8_t *buf,
+				       size_t len, struct rfb_msg *msg)
 {
 	uint16_t count;
 	size_t need;

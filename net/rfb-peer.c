@@ -319,6 +319,13 @@ static size_t peer_on_read(struct conn *c, const uint8_t *data, size_t len)
 			break;
 		}
 		used += (size_t)n;
+		/* A client must wait for SecurityResult: bytes sent after
+		 * the response without waiting are not a ClientInit. */
+		if (m.type == RFB_MSG_AUTH_RESPONSE && used < len) {
+			protocol_error(p, "data after the VNC authentication "
+					  "response");
+			break;
+		}
 		handle(p, &m);
 	}
 	return used;
