@@ -51,6 +51,8 @@ FUZZ_TARGETS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 FONT_PSF ?= /usr/share/consolefonts/Lat15-Terminus16.psf.gz
 
+.SECONDARY:
+
 .PHONY: all deps run check check-suites asan fuzz fuzz-replay bench \
 	format tidy compdb check-layers install clean
 

@@ -11,82 +11,121 @@ int fb_shadow_init(struct fb_shadow *s, uint32_t width, uint32_t height)
 	    height > FB_MAX_DIM)
 		return -EINVAL;
 	s->pixels = calloc((size_t)width * height, sizeof(uint32_t));
-	if (!s->pixels)
-		return -ENOMEM;
+	if (!s->pixels || fb_region_init(&s->hinted, width, height) < 0)
+		goto fail;
+	s->dirty = calloc(s->hinted.cols, 1);
+	if (!s->dirty)
+		goto fail;
 	s->width = width;
 	s->height = height;
 	return 0;
+fail:
+	fb_shadow_fini(s);
+	return -ENOMEM;
 }
 
 void fb_shadow_fini(struct fb_shadow *s)
 {
 	free(s->pixels);
+	free(s->dirty);
+	fb_region_fini(&s->hinted);
 	memset(s, 0, sizeof(*s));
 }
 
-/* Compares one tile row by row and copies it whole once a row differs:
- * the copy then reads each remaining byte once more at most. */
-static bool sync_tile(struct fb_shadow *s, const struct fb_view *live,
-		      uint32_t x, uint32_t y, uint32_t w, uint32_t h)
+static const uint8_t *live_row(const struct fb_view *live, uint32_t x,
+			       uint32_t y)
 {
-	size_t bytes = (size_t)w * 4;
-	uint32_t row;
+	return live->data + (size_t)y * live->stride + (size_t)x * 4;
+}
 
-	for (row = 0; row < h; row++) {
-		const uint8_t *src = live->data + (size_t)(y + row) * live->stride +
-				     (size_t)x * 4;
-		uint32_t *dst = s->pixels + (size_t)(y + row) * s->width + x;
+/* Syncs one run of hinted tiles [c0, c1) in tile row `row`.
+ *
+ * Each pixel row of the run is first compared whole: when nothing
+ * changed (the common case) that is one long memcmp per row, close to
+ * memcmp's own bandwidth. Only a row that differs is split into tiles,
+ * and tiles already known to differ are skipped; they are copied whole
+ * at the end. */
+static long sync_run(struct fb_shadow *s, const struct fb_view *live,
+		     uint32_t row, uint32_t c0, uint32_t c1,
+		     struct fb_region *changed)
+{
+	uint32_t x0 = c0 * FB_TILE_W;
+	uint32_t x1 = c1 * FB_TILE_W < s->width ? c1 * FB_TILE_W : s->width;
+	uint32_t y0 = row * FB_TILE_H;
+	uint32_t y1 = y0 + FB_TILE_H < s->height ? y0 + FB_TILE_H : s->height;
+	uint32_t ndirty = 0;
+	long n = 0;
 
-		if (memcmp(dst, src, bytes) != 0)
-			break;
+	memset(s->dirty + c0, 0, c1 - c0);
+	for (uint32_t y = y0; y < y1 && ndirty < c1 - c0; y++) {
+		const uint8_t *src = live_row(live, x0, y);
+		const uint32_t *dst = s->pixels + (size_t)y * s->width + x0;
+
+		if (memcmp(dst, src, (size_t)(x1 - x0) * 4) == 0)
+			continue;
+		for (uint32_t c = c0; c < c1; c++) {
+			uint32_t tx = c * FB_TILE_W;
+			uint32_t tw = x1 - tx < FB_TILE_W ? x1 - tx : FB_TILE_W;
+
+			if (s->dirty[c])
+				continue;
+			if (memcmp(dst + (tx - x0), src + (size_t)(tx - x0) * 4,
+				   (size_t)tw * 4) != 0) {
+				s->dirty[c] = 1;
+				ndirty++;
+			}
+		}
 	}
-	if (row == h)
-		return false;
-	for (; row < h; row++) {
-		const uint8_t *src = live->data + (size_t)(y + row) * live->stride +
-				     (size_t)x * 4;
+	if (ndirty == 0)
+		return 0;
+	for (uint32_t c = c0; c < c1; c++) {
+		uint32_t tx = c * FB_TILE_W;
+		uint32_t tw = x1 - tx < FB_TILE_W ? x1 - tx : FB_TILE_W;
 
-		memcpy(s->pixels + (size_t)(y + row) * s->width + x, src,
-		       bytes);
+		if (!s->dirty[c])
+			continue;
+		for (uint32_t y = y0; y < y1; y++)
+			memcpy(s->pixels + (size_t)y * s->width + tx,
+			       live_row(live, tx, y), (size_t)tw * 4);
+		fb_region_add_tile(changed, c, row);
+		n++;
 	}
-	return true;
+	return n;
 }
 
 long fb_shadow_sync(struct fb_shadow *s, const struct fb_view *live,
 		    const struct fb_damage *hint, struct fb_region *changed)
 {
-	struct fb_region *todo = changed;
-	struct fb_region hinted;
+	struct fb_region *hinted = &s->hinted;
 	long n = 0;
 
 	if (live->width != s->width || live->height != s->height ||
 	    live->stride < (size_t)live->width * 4 ||
 	    changed->width != s->width || changed->height != s->height)
 		return -EINVAL;
-	if (fb_region_init(&hinted, s->width, s->height) < 0)
-		return -ENOMEM;
+	fb_region_clear(hinted);
 	if (hint->all || hint->n > FB_DAMAGE_MAX_RECTS) {
-		fb_region_add_all(&hinted);
+		fb_region_add_all(hinted);
 	} else {
 		for (unsigned i = 0; i < hint->n; i++)
-			fb_region_add_rect(&hinted, hint->rects[i]);
+			fb_region_add_rect(hinted, hint->rects[i]);
 	}
-	for (uint32_t row = 0; row < hinted.rows && hinted.count; row++) {
-		for (uint32_t col = 0; col < hinted.cols; col++) {
-			uint32_t x = col * FB_TILE_W, y = row * FB_TILE_H;
-			uint32_t w = s->width - x < FB_TILE_W ? s->width - x
-							      : FB_TILE_W;
-			uint32_t h = s->height - y < FB_TILE_H ? s->height - y
-							       : FB_TILE_H;
+	for (uint32_t row = 0; row < hinted->rows && hinted->count; row++) {
+		const uint8_t *t = hinted->tiles + (size_t)row * hinted->cols;
+		uint32_t col = 0;
 
-			if (!hinted.tiles[(size_t)row * hinted.cols + col])
+		while (col < hinted->cols) {
+			uint32_t c0;
+
+			if (!t[col]) {
+				col++;
 				continue;
-			if (sync_tile(s, live, x, y, w, h)) {
-				fb_region_add_tile(todo, col, row);
-				n++;
 			}
+			c0 = col;
+			while (col < hinted->cols && t[col])
+				col++;
+			n += sync_run(s, live, row, c0, col, changed);
 		}
 	}
-	fb_region_fini(&hinted);
 	return n;
 }

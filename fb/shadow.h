@@ -11,6 +11,8 @@
 struct fb_shadow {
 	uint32_t *pixels; /* width * height, XRGB8888, stride = width */
 	uint32_t width, height;
+	struct fb_region hinted; /* scratch: tiles the hint covers */
+	uint8_t *dirty;          /* scratch: one flag per tile column */
 };
 
 /* Allocates a black width x height shadow; 0 or -ENOMEM/-EINVAL. */

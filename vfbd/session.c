@@ -1,4 +1,5 @@
 #include "vfbd/session.h"
+#include "fb/memguard.h"
 #include "fb/region.h"
 #include "fb/shadow.h"
 #include "input/keymap.h"
@@ -215,6 +216,21 @@ static int follow_resize(struct session *s, uint32_t width, uint32_t height)
 	return 0;
 }
 
+struct sync_args {
+	struct session *s;
+	const struct fb_view *live;
+	const struct fb_damage *hint;
+	long changed;
+};
+
+static void run_sync(void *arg)
+{
+	struct sync_args *a = arg;
+
+	a->changed = fb_shadow_sync(&a->s->shadow, a->live, a->hint,
+				    &a->s->changed);
+}
+
 /* Brings the shadow up to date with the source; returns changed tiles. */
 static long sync_shadow(struct session *s, const struct fb_damage *hint)
 {
@@ -228,7 +244,16 @@ static long sync_shadow(struct session *s, const struct fb_damage *hint)
 			return 0;
 		hint = &(const struct fb_damage){.all = true};
 	}
-	n = fb_shadow_sync(&s->shadow, &live, hint, &s->changed);
+	{
+		struct sync_args a = {s, &live, hint, 0};
+
+		/* Live memory may be truncated under us (shm): a SIGBUS
+		 * then ends this compare, not the daemon. */
+		if (fb_memguard_run(run_sync, &a) < 0)
+			log_warn("source-read-fault",
+				 "reason=\"memory vanished during compare\"");
+		n = a.changed;
+	}
 	if (n <= 0)
 		return 0;
 	for (struct client *c = s->clients; c; c = c->next)
@@ -323,7 +348,8 @@ static void on_housekeeping(uv_timer_t *t)
 			rfb_peer_close(c->peer, "idle-timeout", true);
 		}
 	}
-	if (!s->clients)
+	/* Only deadlines need this timer: none pending, no wakeups. */
+	if (s->n_preauth == 0 && !idle_ms)
 		uv_timer_stop(&s->housekeeping_timer);
 }
 

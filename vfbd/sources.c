@@ -1,5 +1,6 @@
 #include "vfbd/sources.h"
 #include "fb/src-demo.h"
+#include "fb/src-shm.h"
 #include "input/sink-text.h"
 
 #include <errno.h>
@@ -111,7 +112,22 @@ int sources_open(const char *spec, struct opened_source *out, char *why,
 		out->sink_owner = in;
 		return 0;
 	}
-	if (strncmp(spec, "shm:", 4) == 0 || strncmp(spec, "xen-pv:", 7) == 0 ||
+	if (strncmp(spec, "shm:", 4) == 0) {
+		char detail[200];
+
+		if (spec[4] == '\0') {
+			snprintf(why, why_len, "expected shm:PATH");
+			return -EINVAL;
+		}
+		out->src = fb_shm_open(spec + 4, detail, sizeof(detail));
+		if (!out->src) {
+			snprintf(why, why_len, "cannot use %s: %s", spec + 4,
+				 detail);
+			return -ENODEV;
+		}
+		return 0;
+	}
+	if (strncmp(spec, "xen-pv:", 7) == 0 ||
 	    strncmp(spec, "xen-hvm:", 8) == 0) {
 		snprintf(why, why_len,
 			 "this build of vfbd cannot open %s sources yet", spec);

@@ -80,6 +80,7 @@ int vnc_connect(struct vnc_client *v, int port, const struct vnc_format *fmt,
 		cl->format.blueShift = (uint8_t)fmt->blue_shift;
 	}
 	cl->appData.encodingsString = encodings ? encodings : "raw";
+	free(cl->serverHost); /* rfbGetClient's own empty string */
 	cl->serverHost = strdup("127.0.0.1");
 	cl->serverPort = port;
 	cl->GetPassword = get_password;
@@ -198,7 +199,11 @@ long vnc_compare(const struct vnc_client *v, const uint32_t *expected,
 
 void vnc_close(struct vnc_client *v)
 {
-	if (v->cl)
+	if (v->cl) {
+		/* The framebuffer is the application's to free. */
+		free(v->cl->frameBuffer);
+		v->cl->frameBuffer = NULL;
 		rfbClientCleanup(v->cl);
+	}
 	v->cl = NULL;
 }
