@@ -115,7 +115,12 @@ bool vnc_wait_frame(struct vnc_client *v, int timeout_ms)
 
 		if (left <= 0)
 			return false;
-		n = WaitForMessage(v->cl, (unsigned)(left > 100 ? 100000 : left * 1000));
+		/* Messages already buffered inside libvncclient do not
+		 * make the socket readable again. */
+		n = v->cl->buffered ? 1
+				    : WaitForMessage(v->cl,
+						     (unsigned)(left > 100 ? 100000
+									 : left * 1000));
 		if (n < 0)
 			return false;
 		if (n > 0 && !HandleRFBServerMessage(v->cl))
@@ -134,7 +139,10 @@ bool vnc_pump(struct vnc_client *v, int ms)
 
 		if (left <= 0)
 			return true;
-		n = WaitForMessage(v->cl, (unsigned)(left > 50 ? 50000 : left * 1000));
+		n = v->cl->buffered ? 1
+				    : WaitForMessage(v->cl,
+						     (unsigned)(left > 50 ? 50000
+									: left * 1000));
 		if (n < 0)
 			return false;
 		if (n > 0 && !HandleRFBServerMessage(v->cl))
