@@ -91,9 +91,27 @@ bool conn_is_closing(const struct conn *c)
 	return c->closing || c->flushing;
 }
 
+/* Whether output is waiting: in vfbd's queue, or taken by the kernel and
+ * not yet acknowledged by the peer. A backlog the kernel swallowed whole
+ * (up to its send buffer, megabytes on a fast path) leaves the queue
+ * empty while the peer reads nothing, so the queue alone is not enough.
+ * `*acked` gets the peer's acknowledged byte count when known. */
+static bool output_pending(const struct conn *c, uint64_t *acked)
+{
+	int fd;
+
+	*acked = c->last_acked;
+	if (!c->is_tcp || uv_fileno(&c->sock.handle, (uv_os_fd_t *)&fd) != 0 ||
+	    sockopt_tcp_acked(fd, acked) != 0)
+		return c->queued > 0;
+	return c->queued > 0 || *acked < c->bytes_out;
+}
+
 uint64_t conn_stall_age_ms(const struct conn *c)
 {
-	if (c->queued == 0)
+	uint64_t acked;
+
+	if (!output_pending(c, &acked))
 		return 0;
 	return clock_now_ms() - c->last_progress_ms;
 }
@@ -342,19 +360,19 @@ int conn_send(struct conn *c, uint8_t *data, size_t len)
 }
 
 /* The write-stall watchdog. Progress is the kernel taking bytes from the
- * queue or, while the queue waits, the peer acknowledging bytes the
- * kernel already holds. A peer that keeps TCP alive with a zero window
- * makes neither. */
+ * queue or the peer acknowledging bytes the kernel holds. A peer that
+ * keeps TCP alive with a zero window makes neither. With nothing waiting
+ * the clock restarts, so an idle period never counts as a stall. */
 static void on_stall_timer(uv_timer_t *t)
 {
 	struct conn *c = t->data;
 	uint64_t acked;
-	int fd;
+	bool pending;
 
-	if (c->closing || c->queued == 0)
+	if (c->closing)
 		return;
-	if (c->is_tcp && uv_fileno(&c->sock.handle, (uv_os_fd_t *)&fd) == 0 &&
-	    sockopt_tcp_acked(fd, &acked) == 0 && acked != c->last_acked) {
+	pending = output_pending(c, &acked);
+	if (acked != c->last_acked || !pending) {
 		c->last_acked = acked;
 		note_progress(c);
 		return;

@@ -1,4 +1,5 @@
 #include "net/rfb-peer.h"
+#include "net/encoder.h"
 #include "net/rfb-parse.h"
 #include "net/rfb-proto.h"
 #include "net/rfb-write.h"
@@ -21,6 +22,12 @@ struct rfb_peer {
 	unsigned id;
 	bool ready;
 	bool has_desktop_size;
+	bool has_last_rect;
+	/* The client's preferred encoding that vfbd has, and instances kept
+	 * per encoding so zlib streams survive a switch back and forth. */
+	int32_t encoding;
+	struct rfb_enc_prefs prefs;
+	struct rfb_encoder *encoders[8];
 	uint8_t security;
 	uint8_t challenge[RFB_VNC_CHALLENGE_LEN];
 	char password[RFB_AUTH_PASSWORD_MAX + 1];
@@ -221,16 +228,61 @@ static void on_client_init(struct rfb_peer *p, bool shared)
 	conn_set_read_max(p->conn, p->normal_read_max);
 }
 
+/* Returns the instance for `encoding`, creating it on first use; NULL if
+ * vfbd has no such encoder. */
+static struct rfb_encoder *encoder_for(struct rfb_peer *p, int32_t encoding)
+{
+	size_t n = sizeof(p->encoders) / sizeof(p->encoders[0]);
+	struct rfb_encoder *e;
+
+	for (size_t i = 0; i < n && p->encoders[i]; i++)
+		if (p->encoders[i]->ops->encoding == encoding)
+			return p->encoders[i];
+	e = rfb_encoder_new(encoding);
+	if (!e)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (!p->encoders[i]) {
+			p->encoders[i] = e;
+			return e;
+		}
+	}
+	rfb_encoder_free(e);
+	return NULL;
+}
+
 static void on_set_encodings(struct rfb_peer *p, const uint8_t *list,
 			     uint16_t count)
 {
+	bool chosen = false;
+
 	p->has_desktop_size = false;
+	p->has_last_rect = false;
+	p->encoding = RFB_ENC_RAW;
+	p->prefs.compress_level = -1;
+	p->prefs.quality_level = -1;
 	for (uint16_t i = 0; i < count; i++) {
 		int32_t enc = get_be32s(list + 4u * i);
 
 		if (enc == RFB_ENC_DESKTOP_SIZE)
 			p->has_desktop_size = true;
+		else if (enc == RFB_ENC_LAST_RECT)
+			p->has_last_rect = true;
+		else if (enc >= RFB_ENC_COMPRESS_LEVEL_0 &&
+			 enc <= RFB_ENC_COMPRESS_LEVEL_0 + 9)
+			p->prefs.compress_level = enc - RFB_ENC_COMPRESS_LEVEL_0;
+		else if (enc >= RFB_ENC_QUALITY_LEVEL_0 &&
+			 enc <= RFB_ENC_QUALITY_LEVEL_0 + 9)
+			p->prefs.quality_level = enc - RFB_ENC_QUALITY_LEVEL_0;
+		else if (!chosen && enc >= 0 && enc != RFB_ENC_COPYRECT &&
+			 encoder_for(p, enc)) {
+			/* The list is in the client's order of preference. */
+			p->encoding = enc;
+			chosen = true;
+		}
 	}
+	log_debug("client-encodings", "id=%u count=%u chosen=%d", p->id,
+		  count, p->encoding);
 }
 
 static void on_update_request(struct rfb_peer *p, const struct rfb_msg *m)
@@ -344,6 +396,8 @@ static void peer_on_close(struct conn *c, const char *reason)
 	struct rfb_peer *p = conn_user(c);
 
 	p->ops->on_close(p, reason);
+	for (size_t i = 0; i < sizeof(p->encoders) / sizeof(p->encoders[0]); i++)
+		rfb_encoder_free(p->encoders[i]);
 	memset(p->password, 0, sizeof(p->password));
 	free(p);
 }
@@ -375,6 +429,9 @@ struct rfb_peer *rfb_peer_accept(uv_stream_t *server, unsigned id,
 	}
 	rfb_parser_init(&p->parser, &p->security, 1, cfg->cut_text_max);
 	rfb_pixconv_init(&p->conv, &rfb_pixfmt_server);
+	p->encoding = RFB_ENC_RAW;
+	p->prefs.compress_level = -1;
+	p->prefs.quality_level = -1;
 	/* Room for the largest message plus what may follow it. */
 	p->normal_read_max = rfb_parse_max_message(&p->parser) + 4096;
 	settings.read_max = cfg->preauth_read_max;
@@ -396,24 +453,43 @@ struct rfb_peer *rfb_peer_accept(uv_stream_t *server, unsigned id,
 int rfb_peer_send_update(struct rfb_peer *p, const struct fb_view *src,
 			 const struct fb_rect *rects, size_t n)
 {
+	struct rfb_encoder *enc = encoder_for(p, p->encoding);
+	unsigned nrects = 0;
 	struct buf b;
 	int rc;
 
 	if (!p->ready || conn_is_closing(p->conn))
 		return -EPIPE;
-	if (n > UINT16_MAX || src->width != p->width ||
-	    src->height != p->height)
+	if (src->width != p->width || src->height != p->height)
 		return -EINVAL;
+	if (!enc)
+		enc = encoder_for(p, RFB_ENC_RAW);
+	if (!enc) {
+		out_of_memory(p);
+		return -ENOMEM;
+	}
 	buf_init(&b);
-	rc = rfb_write_update_header(&b, (uint16_t)n);
+	/* The rect count is patched in once the encoder has run: some
+	 * encoders split rects. */
+	rc = rfb_write_update_header(&b, 0);
 	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = rfb_write_raw_rect(&b, &p->conv, src, rects[i]);
+		rc = enc->ops->encode(enc, &b, &p->conv, src, rects[i],
+				      &p->prefs, &nrects);
+	if (rc == 0 && nrects > UINT16_MAX - 1) {
+		if (p->has_last_rect)
+			rc = rfb_write_rect_header(&b, 0, 0, 0, 0,
+						   RFB_ENC_LAST_RECT);
+		else
+			rc = -E2BIG;
+		nrects = UINT16_MAX;
+	}
 	if (rc < 0) {
 		buf_fini(&b);
 		if (rc == -ENOMEM)
 			out_of_memory(p);
 		return rc;
 	}
+	put_be16(b.data + 2, (uint16_t)nrects);
 	rc = send_buf(p, &b);
 	buf_fini(&b);
 	if (rc == 0)
