@@ -43,6 +43,7 @@ enum fb_poll {
 	FB_POLL_RESIZED, /* new geometry; view again and compare everything */
 	FB_POLL_RETRY,   /* busy (writer mid-frame); poll again soon */
 	FB_POLL_GONE,    /* the source is lost; keep the last frame */
+	FB_POLL_FINISHED, /* ended for good (e.g. domain destroyed): exit 0 */
 };
 
 struct fb_source;
@@ -54,8 +55,16 @@ struct fb_source_ops {
 	/* Fills `out` with the current pixels; 0 or -errno. */
 	int (*view)(struct fb_source *src, struct fb_view *out);
 	/* A file descriptor that becomes readable when there is news, or -1
-	 * when the source must be polled on the refresh timer. */
+	 * when the source must be polled on the refresh timer. A source with
+	 * several (a Xen backend) gathers them in one epoll fd. With an fd,
+	 * poll runs when it is readable and also on the refresh timer while
+	 * clients want updates. */
 	int (*fd)(struct fb_source *src);
+	/* Optional: whether any client wants updates, and the refresh
+	 * period vfbd polls at (so a guest can be told how often to send
+	 * updates, or not to bother). */
+	void (*set_interest)(struct fb_source *src, bool wanted,
+			     unsigned period_ms);
 	void (*free)(struct fb_source *src);
 };
 

@@ -8,11 +8,15 @@ void auth_throttle_init(struct auth_throttle *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* Entries hold hosts cut to fit (see auth_throttle_fail), so a longer
+ * host is looked up by the same cut. */
 static struct auth_throttle_entry *find(const struct auth_throttle *t,
 					const char *host)
 {
 	for (size_t i = 0; i < AUTH_THROTTLE_SLOTS; i++)
-		if (t->slots[i].host[0] && strcmp(t->slots[i].host, host) == 0)
+		if (t->slots[i].host[0] &&
+		    strncmp(t->slots[i].host, host,
+			    sizeof(t->slots[i].host) - 1) == 0)
 			return (struct auth_throttle_entry *)&t->slots[i];
 	return NULL;
 }

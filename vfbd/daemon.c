@@ -105,6 +105,12 @@ static void stop(struct daemon *d)
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 }
 
+static void on_source_finished(void *ctx)
+{
+	log_info("shutdown", "reason=source-finished");
+	stop(ctx);
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
 	log_info("shutdown", "signal=%s", sigabbrev_np(signum));
@@ -134,6 +140,7 @@ int daemon_run(const struct vfbd_config *cfg)
 		fprintf(stderr, "vfbd: out of memory\n");
 		return 2;
 	}
+	session_on_finished(d.session, on_source_finished, &d);
 	uv_signal_init(d.loop, &d.sigint);
 	uv_signal_init(d.loop, &d.sigterm);
 	d.sigint.data = &d;

@@ -51,6 +51,13 @@ struct session {
 	unsigned next_id;
 	uv_timer_t refresh_timer;
 	uv_timer_t housekeeping_timer;
+	uv_poll_t source_poll; /* the source's fd, when it has one */
+	bool source_polled;
+	bool shadow_stale; /* damage came while nobody was watching */
+	bool interest_sent, interest_wanted;
+	unsigned interest_period;
+	void (*on_finished)(void *ctx);
+	void *finished_ctx;
 	unsigned refresh_ms;
 	bool shutting_down;
 	bool source_gone;
@@ -270,12 +277,28 @@ static void refresh(struct session *s)
 	memset(&hint, 0, sizeof(hint));
 	switch (s->src->ops->poll(s->src, &hint)) {
 	case FB_POLL_DAMAGE:
+		/* With nobody watching, remember to compare everything when
+		 * someone comes instead of keeping the shadow current. */
+		if (s->n_ready == 0) {
+			s->shadow_stale = true;
+			break;
+		}
+		if (s->shadow_stale) {
+			hint.all = true;
+			s->shadow_stale = false;
+		}
 		changed = sync_shadow(s, &hint);
 		break;
 	case FB_POLL_RESIZED:
 		hint.all = true;
+		s->shadow_stale = false;
 		changed = sync_shadow(s, &hint);
 		break;
+	case FB_POLL_FINISHED:
+		log_info("source-finished", "source=%s", s->cfg->source);
+		if (s->on_finished)
+			s->on_finished(s->finished_ctx);
+		return;
 	case FB_POLL_GONE:
 		if (!s->source_gone)
 			log_warn("source-gone", "reason=\"source lost\"");
@@ -314,13 +337,44 @@ static void on_refresh_timer(uv_timer_t *t)
 
 /* Polls only while some client waits for an update: no client, or none
  * asking, means no wakeups at all. */
+static void tell_interest(struct session *s, bool wanted)
+{
+	if (!s->src->ops->set_interest ||
+	    (s->interest_sent && s->interest_wanted == wanted &&
+	     s->interest_period == s->refresh_ms))
+		return;
+	s->interest_sent = true;
+	s->interest_wanted = wanted;
+	s->interest_period = s->refresh_ms;
+	s->src->ops->set_interest(s->src, wanted, s->refresh_ms);
+}
+
 static void schedule_refresh(struct session *s)
 {
-	if (s->shutting_down || !anyone_waiting(s)) {
+	bool wanted = !s->shutting_down && anyone_waiting(s);
+
+	tell_interest(s, wanted);
+	if (!wanted) {
 		uv_timer_stop(&s->refresh_timer);
 		return;
 	}
 	uv_timer_start(&s->refresh_timer, on_refresh_timer, s->refresh_ms, 0);
+}
+
+static void on_source_readable(uv_poll_t *h, int status, int events)
+{
+	struct session *s = h->data;
+
+	if (s->shutting_down)
+		return;
+	refresh(s);
+	schedule_refresh(s);
+}
+
+void session_on_finished(struct session *s, void (*cb)(void *ctx), void *ctx)
+{
+	s->on_finished = cb;
+	s->finished_ctx = ctx;
 }
 
 void session_kick(struct session *s)
@@ -408,6 +462,12 @@ static int peer_on_init(struct rfb_peer *p, bool shared,
 	s->n_ready++;
 	c->last_input_ms = clock_now_ms();
 	fb_region_add_all(&c->pending);
+	if (s->shadow_stale) {
+		struct fb_damage all = {.all = true};
+
+		s->shadow_stale = false;
+		sync_shadow(s, &all);
+	}
 	init->width = s->shadow.width;
 	init->height = s->shadow.height;
 	init->name = s->src->name;
@@ -652,6 +712,16 @@ struct session *session_new(uv_loop_t *loop, const struct vfbd_config *cfg,
 	s->refresh_timer.data = s;
 	uv_timer_init(loop, &s->housekeeping_timer);
 	s->housekeeping_timer.data = s;
+	/* Sources with an fd are watched even without clients: a guest's
+	 * protocol traffic (and its death) must be handled at any time. */
+	if (src->ops->fd(src) >= 0 &&
+	    uv_poll_init(loop, &s->source_poll, src->ops->fd(src)) == 0) {
+		s->source_poll.data = s;
+		s->source_polled = true;
+		uv_poll_start(&s->source_poll, UV_READABLE, on_source_readable);
+	}
+	/* Before any client: the first connection compares everything. */
+	s->shadow_stale = true;
 	return s;
 }
 
@@ -664,6 +734,8 @@ void session_shutdown(struct session *s)
 		rfb_peer_close(c->peer, "shutdown", false);
 	uv_close((uv_handle_t *)&s->refresh_timer, NULL);
 	uv_close((uv_handle_t *)&s->housekeeping_timer, NULL);
+	if (s->source_polled)
+		uv_close((uv_handle_t *)&s->source_poll, NULL);
 }
 
 void session_free(struct session *s)

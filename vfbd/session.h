@@ -26,6 +26,10 @@ void session_accept(uv_stream_t *server, void *session);
  * loop then runs out of work. */
 void session_shutdown(struct session *s);
 
+/* `cb` runs when the source ends for good (FB_POLL_FINISHED, e.g. the Xen
+ * domain was destroyed); the daemon then shuts down with status 0. */
+void session_on_finished(struct session *s, void (*cb)(void *ctx), void *ctx);
+
 /* Frees what is left; call after the loop has finished. */
 void session_free(struct session *s);
 
