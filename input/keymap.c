@@ -374,3 +374,117 @@ uint32_t keymap_keycode_to_char(uint16_t keycode, bool shift)
 		return 0;
 	return (unsigned char)key_chars[keycode][shift ? 1 : 0];
 }
+
+/* E0-prefixed XT scancodes; the plain ones below 0x59 equal their Linux
+ * keycodes by the kernel's own design. */
+static uint16_t xt_extended(uint8_t code)
+{
+	switch (code) {
+	case 0x1c:
+		return KEY_KPENTER;
+	case 0x1d:
+		return KEY_RIGHTCTRL;
+	case 0x35:
+		return KEY_KPSLASH;
+	case 0x37:
+		return KEY_SYSRQ;
+	case 0x38:
+		return KEY_RIGHTALT;
+	case 0x46:
+		return KEY_PAUSE;
+	case 0x47:
+		return KEY_HOME;
+	case 0x48:
+		return KEY_UP;
+	case 0x49:
+		return KEY_PAGEUP;
+	case 0x4b:
+		return KEY_LEFT;
+	case 0x4d:
+		return KEY_RIGHT;
+	case 0x4f:
+		return KEY_END;
+	case 0x50:
+		return KEY_DOWN;
+	case 0x51:
+		return KEY_PAGEDOWN;
+	case 0x52:
+		return KEY_INSERT;
+	case 0x53:
+		return KEY_DELETE;
+	case 0x5b:
+		return KEY_LEFTMETA;
+	case 0x5c:
+		return KEY_RIGHTMETA;
+	case 0x5d:
+		return KEY_COMPOSE;
+	case 0x5e:
+		return KEY_POWER;
+	case 0x5f:
+		return KEY_SLEEP;
+	case 0x63:
+		return KEY_WAKEUP;
+	case 0x10:
+		return KEY_PREVIOUSSONG;
+	case 0x19:
+		return KEY_NEXTSONG;
+	case 0x20:
+		return KEY_MUTE;
+	case 0x2e:
+		return KEY_VOLUMEDOWN;
+	case 0x30:
+		return KEY_VOLUMEUP;
+	default:
+		return 0;
+	}
+}
+
+static uint16_t xt_plain_high(uint8_t code)
+{
+	switch (code) {
+	case 0x54:
+		return KEY_SYSRQ;
+	case 0x56:
+		return KEY_102ND;
+	case 0x57:
+		return KEY_F11;
+	case 0x58:
+		return KEY_F12;
+	case 0x59:
+		return KEY_KPEQUAL;
+	case 0x5d:
+		return KEY_F13;
+	case 0x5e:
+		return KEY_F14;
+	case 0x5f:
+		return KEY_F15;
+	case 0x70:
+		return KEY_KATAKANAHIRAGANA;
+	case 0x73:
+		return KEY_RO;
+	case 0x79:
+		return KEY_HENKAN;
+	case 0x7b:
+		return KEY_MUHENKAN;
+	case 0x7d:
+		return KEY_YEN;
+	case 0x7e:
+		return KEY_KPCOMMA;
+	default:
+		return 0;
+	}
+}
+
+uint16_t keymap_xt_to_keycode(uint32_t scancode)
+{
+	if ((scancode & 0xff00) == 0xe000)
+		return xt_extended((uint8_t)(scancode & 0x7f));
+	if (scancode > 0xff)
+		return 0;
+	if (scancode & 0x80)
+		return xt_extended((uint8_t)(scancode & 0x7f));
+	/* KEY_ESC (1) .. KEY_KPDOT (83) are the set-1 codes themselves. */
+	if (scancode >= 1 && scancode <= 0x53)
+		return (uint16_t)scancode;
+	return xt_plain_high((uint8_t)scancode);
+}

@@ -15,4 +15,10 @@ uint16_t keymap_keysym_to_keycode(uint32_t keysym);
  * with or without shift, or 0 when the key types nothing. */
 uint32_t keymap_keycode_to_char(uint16_t keycode, bool shift);
 
+/* XT (set 1) scancodes as QEMU's extended key event numbers them (0x80
+ * set, or a 0xe0 high byte, for E0-prefixed keys) to Linux keycodes:
+ * layout-independent, so clients that send them need no keymap. Returns
+ * 0 for codes with no key. */
+uint16_t keymap_xt_to_keycode(uint32_t scancode);
+
 #endif

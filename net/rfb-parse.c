@@ -19,6 +19,11 @@
 #define RFB_KEY_EVENT_LEN	  8
 #define RFB_POINTER_EVENT_LEN	  6
 #define RFB_CUT_TEXT_HDR_LEN	  8
+#define RFB_QEMU_KEY_LEN	  12
+#define RFB_FENCE_HDR_LEN	  9
+#define RFB_CONTINUOUS_LEN	  10
+#define RFB_DESKTOP_SIZE_HDR_LEN  8
+#define RFB_SCREEN_LEN		  16
 
 _Static_assert(RFB_SET_PIXEL_FORMAT_LEN == 20, "SetPixelFormat is 20 bytes");
 _Static_assert(sizeof(((struct rfb_msg *)0)->u.auth_response) ==
@@ -232,11 +237,100 @@ static ssize_t rfb_parse_cut_text(struct rfb_parser *p, const uint8_t *buf,
 	return (ssize_t)need;
 }
 
+static ssize_t rfb_parse_qemu(struct rfb_parser *p, const uint8_t *buf,
+			      size_t len, struct rfb_msg *msg,
+			      const char **reason)
+{
+	if (len < 2)
+		return 0;
+	if (buf[1] != RFB_QEMU_EXTENDED_KEY_EVENT)
+		return rfb_failf(p, reason, "QEMU message subtype %u not "
+					    "supported", buf[1]);
+	if (len < RFB_QEMU_KEY_LEN)
+		return 0;
+	msg->type = RFB_MSG_QEMU_KEY;
+	msg->u.qemu_key.down = get_be16(buf + 2) != 0;
+	msg->u.qemu_key.keysym = get_be32(buf + 4);
+	msg->u.qemu_key.keycode = get_be32(buf + 8);
+	return RFB_QEMU_KEY_LEN;
+}
+
+static ssize_t rfb_parse_fence(struct rfb_parser *p, const uint8_t *buf,
+			       size_t len, struct rfb_msg *msg,
+			       const char **reason)
+{
+	uint8_t plen;
+
+	if (len < RFB_FENCE_HDR_LEN)
+		return 0;
+	plen = buf[8];
+	if (plen > RFB_FENCE_PAYLOAD_MAX)
+		return rfb_failf(p, reason,
+				 "fence payload %u bytes exceeds %u", plen,
+				 RFB_FENCE_PAYLOAD_MAX);
+	if (len < (size_t)RFB_FENCE_HDR_LEN + plen)
+		return 0;
+	msg->type = RFB_MSG_FENCE;
+	msg->u.fence.flags = get_be32(buf + 4);
+	msg->u.fence.len = plen;
+	msg->u.fence.payload = buf + RFB_FENCE_HDR_LEN;
+	return RFB_FENCE_HDR_LEN + plen;
+}
+
+static ssize_t rfb_parse_desktop_size(struct rfb_parser *p,
+				      const uint8_t *buf, size_t len,
+				      struct rfb_msg *msg, const char **reason)
+{
+	uint8_t screens;
+	size_t need;
+
+	if (len < RFB_DESKTOP_SIZE_HDR_LEN)
+		return 0;
+	screens = buf[6];
+	if (screens == 0 || screens > RFB_SCREENS_MAX)
+		return rfb_failf(p, reason,
+				 "SetDesktopSize with %u screens (1..%u)",
+				 screens, RFB_SCREENS_MAX);
+	need = RFB_DESKTOP_SIZE_HDR_LEN + (size_t)screens * RFB_SCREEN_LEN;
+	if (len < need)
+		return 0;
+	msg->type = RFB_MSG_SET_DESKTOP_SIZE;
+	msg->u.desktop_size.width = get_be16(buf + 2);
+	msg->u.desktop_size.height = get_be16(buf + 4);
+	msg->u.desktop_size.screens = screens;
+	msg->u.desktop_size.layout = buf + RFB_DESKTOP_SIZE_HDR_LEN;
+	return (ssize_t)need;
+}
+
 static ssize_t rfb_parse_normal(struct rfb_parser *p, const uint8_t *buf,
 				size_t len, struct rfb_msg *msg,
 				const char **reason)
 {
 	switch (buf[0]) {
+	case RFB_C2S_QEMU:
+		if (!(p->extensions & RFB_EXT_QEMU_KEY))
+			break;
+		return rfb_parse_qemu(p, buf, len, msg, reason);
+	case RFB_C2S_CLIENT_FENCE:
+		if (!(p->extensions & RFB_EXT_FENCE))
+			break;
+		return rfb_parse_fence(p, buf, len, msg, reason);
+	case RFB_C2S_ENABLE_CONTINUOUS_UPDATES:
+		if (!(p->extensions & RFB_EXT_CONTINUOUS))
+			break;
+		if (len < RFB_CONTINUOUS_LEN)
+			return 0;
+		msg->type = RFB_MSG_CONTINUOUS_UPDATES;
+		msg->u.continuous.enable = buf[1] != 0;
+		msg->u.continuous.x = get_be16(buf + 2);
+		msg->u.continuous.y = get_be16(buf + 4);
+		msg->u.continuous.w = get_be16(buf + 6);
+		msg->u.continuous.h = get_be16(buf + 8);
+		return RFB_CONTINUOUS_LEN;
+	case RFB_C2S_SET_DESKTOP_SIZE:
+		if (!(p->extensions & RFB_EXT_DESKTOP_SIZE))
+			break;
+		return rfb_parse_desktop_size(p, buf, len, msg, reason);
 	case RFB_C2S_SET_PIXEL_FORMAT:
 		if (len < RFB_SET_PIXEL_FORMAT_LEN)
 			return 0;
@@ -273,10 +367,11 @@ static ssize_t rfb_parse_normal(struct rfb_parser *p, const uint8_t *buf,
 	case RFB_C2S_CLIENT_CUT_TEXT:
 		return rfb_parse_cut_text(p, buf, len, msg, reason);
 	default:
-		/* Without its length the rest of the stream cannot be framed,
-		 * and the extensions behind these numbers are not offered. */
-		return rfb_failf(p, reason, "unknown message type %u", buf[0]);
+		break;
 	}
+	/* Without its length the rest of the stream cannot be framed, and
+	 * the extensions behind these numbers are not offered. */
+	return rfb_failf(p, reason, "unknown message type %u", buf[0]);
 }
 
 ssize_t rfb_parse(struct rfb_parser *p, const uint8_t *buf, size_t len,

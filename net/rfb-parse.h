@@ -42,7 +42,21 @@ struct rfb_parser {
 	 * reason returned by rfb_parse() may point here, so it stays valid
 	 * as long as the parser does. */
 	char reason_buf[96];
+	/* Extension messages the client may send, RFB_EXT_* bits: set by
+	 * the engine once it has told the client the server has them.
+	 * Messages of an extension not enabled are unknown types. */
+	uint32_t extensions;
 };
+
+#define RFB_EXT_QEMU_KEY (1u << 0)    /* QEMU message 255, subtype 0 */
+#define RFB_EXT_FENCE (1u << 1)       /* ClientFence 248 */
+#define RFB_EXT_CONTINUOUS (1u << 2)  /* EnableContinuousUpdates 150 */
+#define RFB_EXT_DESKTOP_SIZE (1u << 3) /* SetDesktopSize 251 */
+
+/* Fence payloads are at most this long (RFB community spec). */
+#define RFB_FENCE_PAYLOAD_MAX 64
+/* SetDesktopSize screens accepted in one message. */
+#define RFB_SCREENS_MAX 16
 
 enum rfb_msg_type {
 	RFB_MSG_VERSION,
@@ -55,6 +69,10 @@ enum rfb_msg_type {
 	RFB_MSG_KEY,
 	RFB_MSG_POINTER,
 	RFB_MSG_CUT_TEXT,
+	RFB_MSG_QEMU_KEY,
+	RFB_MSG_FENCE,
+	RFB_MSG_CONTINUOUS_UPDATES,
+	RFB_MSG_SET_DESKTOP_SIZE,
 };
 
 struct rfb_msg {
@@ -89,6 +107,25 @@ struct rfb_msg {
 			const uint8_t *text; /* into the buffer, Latin-1 */
 			uint32_t len;
 		} cut_text;
+		struct {
+			bool down;
+			uint32_t keysym;
+			uint32_t keycode; /* XT scancode, QEMU numbering */
+		} qemu_key;
+		struct {
+			uint32_t flags;
+			uint8_t len; /* <= RFB_FENCE_PAYLOAD_MAX */
+			const uint8_t *payload; /* into the buffer */
+		} fence;
+		struct {
+			bool enable;
+			uint16_t x, y, w, h;
+		} continuous;
+		struct {
+			uint16_t width, height;
+			uint8_t screens; /* <= RFB_SCREENS_MAX */
+			const uint8_t *layout; /* screens * 16 bytes */
+		} desktop_size;
 	} u;
 };
 

@@ -12,6 +12,9 @@
 
 #define RFB_SERVER_VERSION "RFB 003.008\n"
 #define RFB_FAILURE_GRACE_MS 1000
+#define RFB_FENCE_REQUEST (1u << 31)
+/* BlockBefore, BlockAfter, SyncNext. */
+#define RFB_FENCE_SUPPORTED 0x7u
 
 struct rfb_peer {
 	struct conn *conn;
@@ -23,6 +26,15 @@ struct rfb_peer {
 	bool ready;
 	bool has_desktop_size;
 	bool has_last_rect;
+	bool has_ext_desktop_size;
+	bool has_pointer_change;
+	bool pointer_absolute;
+	bool fence_announced, continuous_announced;
+	/* Pseudo-rects owed to the client with the next update. */
+	bool owe_qemu_key_ack;
+	bool owe_pointer_mode;
+	bool owe_layout;
+	uint16_t layout_reason, layout_status;
 	/* The client's preferred encoding that vfbd has, and instances kept
 	 * per encoding so zlib streams survive a switch back and forth. */
 	int32_t encoding;
@@ -40,6 +52,18 @@ struct rfb_peer {
 uint64_t rfb_peer_frames_sent(const struct rfb_peer *p)
 {
 	return p->frames_sent;
+}
+
+bool rfb_peer_has_pending(const struct rfb_peer *p)
+{
+	return p->owe_qemu_key_ack || p->owe_pointer_mode || p->owe_layout;
+}
+
+void rfb_peer_set_pointer_absolute(struct rfb_peer *p, bool absolute)
+{
+	p->pointer_absolute = absolute;
+	if (p->has_pointer_change)
+		p->owe_pointer_mode = true;
 }
 
 void *rfb_peer_user(const struct rfb_peer *p)
@@ -251,13 +275,84 @@ static struct rfb_encoder *encoder_for(struct rfb_peer *p, int32_t encoding)
 	return NULL;
 }
 
+/* Sends a ServerFence with `flags` and `payload`. */
+static void send_fence(struct rfb_peer *p, uint32_t flags,
+		       const uint8_t *payload, uint8_t len)
+{
+	struct buf b;
+
+	buf_init(&b);
+	if (buf_put_u8(&b, RFB_S2C_SERVER_FENCE) || buf_put_u8(&b, 0) ||
+	    buf_put_u8(&b, 0) || buf_put_u8(&b, 0) || buf_put_be32(&b, flags) ||
+	    buf_put_u8(&b, len) || buf_append(&b, payload, len)) {
+		buf_fini(&b);
+		out_of_memory(p);
+		return;
+	}
+	send_buf(p, &b);
+	buf_fini(&b);
+}
+
+static void send_end_of_continuous(struct rfb_peer *p)
+{
+	uint8_t *m = malloc(1);
+
+	if (!m) {
+		out_of_memory(p);
+		return;
+	}
+	m[0] = RFB_S2C_END_OF_CONTINUOUS_UPDATES;
+	conn_send(p->conn, m, 1);
+}
+
+/* The client listed extensions: tell it the server has them (each in the
+ * way its spec says) and let the parser accept their messages. */
+static void announce_extensions(struct rfb_peer *p, uint32_t extensions)
+{
+	uint32_t added = extensions & ~p->parser.extensions;
+
+	p->parser.extensions |= extensions;
+	if (p->has_ext_desktop_size) {
+		p->parser.extensions |= RFB_EXT_DESKTOP_SIZE;
+		p->owe_layout = true;
+		p->layout_reason = 0;
+		p->layout_status = 0;
+	}
+	if (p->has_pointer_change)
+		p->owe_pointer_mode = true;
+	if (added & RFB_EXT_QEMU_KEY)
+		p->owe_qemu_key_ack = true;
+	if ((added & RFB_EXT_FENCE) && !p->fence_announced) {
+		p->fence_announced = true;
+		send_fence(p, RFB_FENCE_REQUEST, NULL, 0);
+	}
+	if ((added & RFB_EXT_CONTINUOUS) && !p->continuous_announced) {
+		p->continuous_announced = true;
+		send_end_of_continuous(p);
+	}
+}
+
+static void on_fence(struct rfb_peer *p, const struct rfb_msg *m)
+{
+	/* A response to our own fence needs nothing. A request is answered
+	 * in order: vfbd never reorders its output, so BlockBefore,
+	 * BlockAfter and SyncNext hold by construction. */
+	if (!(m->u.fence.flags & RFB_FENCE_REQUEST))
+		return;
+	send_fence(p, m->u.fence.flags & RFB_FENCE_SUPPORTED,
+		   m->u.fence.payload, m->u.fence.len);
+}
+
 static void on_set_encodings(struct rfb_peer *p, const uint8_t *list,
 			     uint16_t count)
 {
 	bool chosen = false;
+	uint32_t extensions = 0;
 
 	p->has_desktop_size = false;
 	p->has_last_rect = false;
+	p->has_ext_desktop_size = false;
+	p->has_pointer_change = false;
 	p->encoding = RFB_ENC_RAW;
 	p->prefs.compress_level = -1;
 	p->prefs.quality_level = -1;
@@ -268,6 +363,16 @@ static void on_set_encodings(struct rfb_peer *p, const uint8_t *list,
 			p->has_desktop_size = true;
 		else if (enc == RFB_ENC_LAST_RECT)
 			p->has_last_rect = true;
+		else if (enc == RFB_ENC_EXTENDED_DESKTOP_SIZE)
+			p->has_ext_desktop_size = true;
+		else if (enc == RFB_ENC_QEMU_POINTER_MOTION_CHANGE)
+			p->has_pointer_change = true;
+		else if (enc == RFB_ENC_QEMU_EXTENDED_KEY_EVENT)
+			extensions |= RFB_EXT_QEMU_KEY;
+		else if (enc == RFB_ENC_FENCE)
+			extensions |= RFB_EXT_FENCE;
+		else if (enc == RFB_ENC_CONTINUOUS_UPDATES)
+			extensions |= RFB_EXT_CONTINUOUS;
 		else if (enc >= RFB_ENC_COMPRESS_LEVEL_0 &&
 			 enc <= RFB_ENC_COMPRESS_LEVEL_0 + 9)
 			p->prefs.compress_level = enc - RFB_ENC_COMPRESS_LEVEL_0;
@@ -281,6 +386,7 @@ static void on_set_encodings(struct rfb_peer *p, const uint8_t *list,
 			chosen = true;
 		}
 	}
+	announce_extensions(p, extensions);
 	log_debug("client-encodings", "id=%u count=%u chosen=%d", p->id,
 		  count, p->encoding);
 }
@@ -343,6 +449,30 @@ static void handle(struct rfb_peer *p, const struct rfb_msg *m)
 		p->ops->on_pointer(p, x, y, m->u.pointer.buttons);
 		break;
 	}
+	case RFB_MSG_QEMU_KEY:
+		p->ops->on_key_code(p, m->u.qemu_key.keycode,
+				    m->u.qemu_key.keysym, m->u.qemu_key.down);
+		break;
+	case RFB_MSG_FENCE:
+		on_fence(p, m);
+		break;
+	case RFB_MSG_CONTINUOUS_UPDATES:
+		if (!m->u.continuous.enable)
+			send_end_of_continuous(p);
+		p->ops->on_continuous(p, m->u.continuous.enable);
+		break;
+	case RFB_MSG_SET_DESKTOP_SIZE:
+		/* Guests choose their own geometry: refuse, and say why in
+		 * the layout reply (status 1: resize prohibited). */
+		log_info("client-resize-refused",
+			 "id=%u width=%u height=%u reason=\"the source "
+			 "cannot be resized by clients\"",
+			 p->id, m->u.desktop_size.width,
+			 m->u.desktop_size.height);
+		p->owe_layout = true;
+		p->layout_reason = 1;
+		p->layout_status = 1;
+		break;
 	case RFB_MSG_CUT_TEXT:
 		/* Accepted within the size limit; the guest has no clipboard
 		 * channel to take it. */
@@ -450,6 +580,47 @@ struct rfb_peer *rfb_peer_accept(uv_stream_t *server, unsigned id,
 	return p;
 }
 
+static int write_layout(struct rfb_peer *p, struct buf *b, uint16_t reason,
+			uint16_t status)
+{
+	/* One screen covering the framebuffer (ExtendedDesktopSize). */
+	if (rfb_write_rect_header(b, reason, status, p->width, p->height,
+				  RFB_ENC_EXTENDED_DESKTOP_SIZE) ||
+	    buf_put_u8(b, 1) || !buf_grow(b, 3) || buf_put_be32(b, 0) ||
+	    buf_put_be16(b, 0) || buf_put_be16(b, 0) ||
+	    buf_put_be16(b, (uint16_t)p->width) ||
+	    buf_put_be16(b, (uint16_t)p->height) || buf_put_be32(b, 0))
+		return -ENOMEM;
+	return 0;
+}
+
+static int write_owed_pseudo(struct rfb_peer *p, struct buf *b,
+			     unsigned *nrects)
+{
+	if (p->owe_qemu_key_ack) {
+		if (rfb_write_rect_header(b, 0, 0, p->width, p->height,
+					  RFB_ENC_QEMU_EXTENDED_KEY_EVENT))
+			return -ENOMEM;
+		p->owe_qemu_key_ack = false;
+		(*nrects)++;
+	}
+	if (p->owe_pointer_mode) {
+		if (rfb_write_rect_header(b, p->pointer_absolute ? 1 : 0, 0,
+					  p->width, p->height,
+					  RFB_ENC_QEMU_POINTER_MOTION_CHANGE))
+			return -ENOMEM;
+		p->owe_pointer_mode = false;
+		(*nrects)++;
+	}
+	if (p->owe_layout) {
+		if (write_layout(p, b, p->layout_reason, p->layout_status))
+			return -ENOMEM;
+		p->owe_layout = false;
+		(*nrects)++;
+	}
+	return 0;
+}
+
 int rfb_peer_send_update(struct rfb_peer *p, const struct fb_view *src,
 			 const struct fb_rect *rects, size_t n)
 {
@@ -472,6 +643,8 @@ int rfb_peer_send_update(struct rfb_peer *p, const struct fb_view *src,
 	/* The rect count is patched in once the encoder has run: some
 	 * encoders split rects. */
 	rc = rfb_write_update_header(&b, 0);
+	if (rc == 0)
+		rc = write_owed_pseudo(p, &b, &nrects);
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = enc->ops->encode(enc, &b, &p->conv, src, rects[i],
 				      &p->prefs, &nrects);
@@ -504,18 +677,22 @@ int rfb_peer_send_resize(struct rfb_peer *p, uint32_t width, uint32_t height)
 
 	if (!p->ready || conn_is_closing(p->conn))
 		return -EPIPE;
-	if (!p->has_desktop_size)
+	if (!p->has_desktop_size && !p->has_ext_desktop_size)
 		return -ENOTSUP;
+	p->width = width;
+	p->height = height;
 	buf_init(&b);
 	if (rfb_write_update_header(&b, 1) ||
-	    rfb_write_rect_header(&b, 0, 0, width, height,
-				  RFB_ENC_DESKTOP_SIZE)) {
+	    (p->has_ext_desktop_size
+		     ? write_layout(p, &b, 0, 0)
+		     : rfb_write_rect_header(&b, 0, 0, width, height,
+					     RFB_ENC_DESKTOP_SIZE))) {
 		buf_fini(&b);
 		out_of_memory(p);
 		return -ENOMEM;
 	}
-	p->width = width;
-	p->height = height;
+	/* A layout owed from before the resize would carry old sizes. */
+	p->owe_layout = false;
 	rc = send_buf(p, &b);
 	buf_fini(&b);
 	return rc;

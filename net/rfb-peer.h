@@ -37,6 +37,13 @@ struct rfb_peer_ops {
 	/* VNC authentication failed (the peer is closing). */
 	void (*on_auth_failed)(struct rfb_peer *p);
 	void (*on_key)(struct rfb_peer *p, uint32_t keysym, bool down);
+	/* QEMU extended key event: an XT scancode (QEMU numbering: 0x80 set
+	 * for E0-prefixed keys) with the keysym the client also knows. */
+	void (*on_key_code)(struct rfb_peer *p, uint32_t xt_scancode,
+			    uint32_t keysym, bool down);
+	/* EnableContinuousUpdates: while enabled, send damage without
+	 * waiting for requests (still one frame in flight). */
+	void (*on_continuous)(struct rfb_peer *p, bool enable);
 	/* Position clamped to the framebuffer. */
 	void (*on_pointer)(struct rfb_peer *p, uint32_t x, uint32_t y,
 			   uint8_t buttons);
@@ -86,6 +93,15 @@ int rfb_peer_send_update(struct rfb_peer *p, const struct fb_view *src,
 /* Tells the client the framebuffer is now width x height (DesktopSize).
  * Returns -ENOTSUP when the client did not announce DesktopSize. */
 int rfb_peer_send_resize(struct rfb_peer *p, uint32_t width, uint32_t height);
+
+/* True when the peer has pseudo-rects (acknowledgements, layout
+ * replies) waiting for the next FramebufferUpdate: the session should
+ * send one even without damage. */
+bool rfb_peer_has_pending(const struct rfb_peer *p);
+
+/* Tells a client that knows QEMU's pointer-type-change pseudo-encoding
+ * whether the pointer is absolute; sent with the next update. */
+void rfb_peer_set_pointer_absolute(struct rfb_peer *p, bool absolute);
 
 /* FramebufferUpdates sent so far. */
 uint64_t rfb_peer_frames_sent(const struct rfb_peer *p);

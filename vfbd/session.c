@@ -34,6 +34,7 @@ struct client {
 	bool ready;
 	bool update_wanted;
 	bool reply_owed; /* a full update request must be answered */
+	bool continuous; /* EnableContinuousUpdates: no requests needed */
 	struct fb_region pending;
 	uint64_t connected_ms, last_input_ms;
 };
@@ -152,10 +153,11 @@ static void try_send(struct client *c)
 	struct fb_view view = shadow_view(s);
 	size_t n, total, k;
 
-	if (!c->ready || !c->update_wanted || conn_is_closing(conn) ||
-	    conn_queued(conn) > 0)
+	if (!c->ready || !(c->update_wanted || c->continuous) ||
+	    conn_is_closing(conn) || conn_queued(conn) > 0)
 		return;
-	if (fb_region_empty(&c->pending) && !c->reply_owed)
+	if (fb_region_empty(&c->pending) && !c->reply_owed &&
+	    !rfb_peer_has_pending(c->peer))
 		return;
 	n = fb_region_rects(&c->pending, s->rects, s->rects_cap / 2);
 	k = take_budget(s->rects, n, s->rects_cap,
@@ -322,7 +324,7 @@ static void refresh(struct session *s)
 static bool anyone_waiting(const struct session *s)
 {
 	for (const struct client *c = s->clients; c; c = c->next)
-		if (c->ready && c->update_wanted)
+		if (c->ready && (c->update_wanted || c->continuous))
 			return true;
 	return false;
 }
@@ -533,6 +535,40 @@ static void peer_on_key(struct rfb_peer *p, uint32_t keysym, bool down)
 	session_kick(s);
 }
 
+static void peer_on_key_code(struct rfb_peer *p, uint32_t xt_scancode,
+			     uint32_t keysym, bool down)
+{
+	struct client *c = rfb_peer_user(p);
+	struct session *s = c->s;
+	uint16_t keycode;
+
+	c->last_input_ms = clock_now_ms();
+	if (s->cfg->view_only || !s->sink)
+		return;
+	/* The scancode names the physical key whatever the layout; fall
+	 * back to the keysym for keys it does not know. */
+	keycode = keymap_xt_to_keycode(xt_scancode);
+	if (keycode == 0)
+		keycode = keymap_keysym_to_keycode(keysym);
+	if (keycode == 0) {
+		log_debug("key-unmapped", "id=%u scancode=0x%x keysym=0x%x",
+			  c->id, xt_scancode, keysym);
+		return;
+	}
+	input_sink_key(s->sink, keycode, down);
+	session_kick(s);
+}
+
+static void peer_on_continuous(struct rfb_peer *p, bool enable)
+{
+	struct client *c = rfb_peer_user(p);
+
+	c->continuous = enable;
+	if (enable)
+		try_send(c);
+	schedule_refresh(c->s);
+}
+
 static void peer_on_pointer(struct rfb_peer *p, uint32_t x, uint32_t y,
 			    uint8_t buttons)
 {
@@ -606,6 +642,8 @@ static const struct rfb_peer_ops session_peer_ops = {
 	.on_init = peer_on_init,
 	.on_auth_failed = peer_on_auth_failed,
 	.on_key = peer_on_key,
+	.on_key_code = peer_on_key_code,
+	.on_continuous = peer_on_continuous,
 	.on_pointer = peer_on_pointer,
 	.on_update_request = peer_on_update_request,
 	.on_drain = peer_on_drain,

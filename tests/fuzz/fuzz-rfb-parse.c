@@ -39,6 +39,7 @@ struct config {
 	unsigned n_offered;
 	uint32_t cut_text_max;
 	unsigned mode;
+	uint32_t extensions;
 };
 
 /* What a parse returned, kept to compare the two runs. */
@@ -75,6 +76,11 @@ static void config_from(uint8_t b, struct config *c)
 	}
 	c->cut_text_max = limits[(b >> 2) & 7];
 	c->mode = b >> 5;
+	/* Odd modes also let the client use every extension message. */
+	c->extensions = (c->mode & 1) ? RFB_EXT_QEMU_KEY | RFB_EXT_FENCE |
+						RFB_EXT_CONTINUOUS |
+						RFB_EXT_DESKTOP_SIZE
+				      : 0;
 }
 
 static size_t chunk_size(const struct config *c, const uint8_t *data,
@@ -232,6 +238,27 @@ static void check_msg(const struct rfb_parser *p, enum rfb_phase before,
 							  m->u.cut_text.len -
 							  1);
 		break;
+	case RFB_MSG_QEMU_KEY:
+		CHECK((p->extensions & RFB_EXT_QEMU_KEY) && r == 12 &&
+		      buf[0] == 255 && buf[1] == 0);
+		break;
+	case RFB_MSG_FENCE:
+		CHECK((p->extensions & RFB_EXT_FENCE) && buf[0] == 248);
+		CHECK(m->u.fence.len <= RFB_FENCE_PAYLOAD_MAX);
+		CHECK((size_t)r == 9 + (size_t)m->u.fence.len);
+		CHECK(m->u.fence.payload == buf + 9);
+		break;
+	case RFB_MSG_CONTINUOUS_UPDATES:
+		CHECK((p->extensions & RFB_EXT_CONTINUOUS) && r == 10 &&
+		      buf[0] == 150);
+		break;
+	case RFB_MSG_SET_DESKTOP_SIZE:
+		CHECK((p->extensions & RFB_EXT_DESKTOP_SIZE) && buf[0] == 251);
+		CHECK(m->u.desktop_size.screens >= 1 &&
+		      m->u.desktop_size.screens <= RFB_SCREENS_MAX);
+		CHECK((size_t)r == 8 + 16 * (size_t)m->u.desktop_size.screens);
+		(void)*(volatile const uint8_t *)(buf + r - 1);
+		break;
 	default:
 		CHECK(!"unknown message type returned");
 	}
@@ -263,6 +290,7 @@ static size_t run_whole(const struct config *c, const uint8_t *msgs, size_t n,
 	size_t off = 0, k = 0;
 
 	rfb_parser_init(&p, c->offered, c->n_offered, c->cut_text_max);
+	p.extensions = c->extensions;
 	for (;;) {
 		enum rfb_phase before = p.phase;
 		const char *reason = NULL;
@@ -296,6 +324,7 @@ static void run_chunked(const struct config *c, uint8_t *msgs, size_t n,
 	size_t off = 0, arrived = 0, k = 0;
 
 	rfb_parser_init(&p, c->offered, c->n_offered, c->cut_text_max);
+	p.extensions = c->extensions;
 	while (k < n_steps) {
 		size_t step = chunk_size(c, data, len, arrived);
 

@@ -81,6 +81,23 @@ static bool msg_equal(const struct rfb_msg *a, const struct rfb_msg *b)
 	case RFB_MSG_CUT_TEXT:
 		return a->u.cut_text.text == b->u.cut_text.text &&
 		       a->u.cut_text.len == b->u.cut_text.len;
+	case RFB_MSG_QEMU_KEY:
+		return a->u.qemu_key.down == b->u.qemu_key.down &&
+		       a->u.qemu_key.keysym == b->u.qemu_key.keysym &&
+		       a->u.qemu_key.keycode == b->u.qemu_key.keycode;
+	case RFB_MSG_FENCE:
+		return a->u.fence.flags == b->u.fence.flags &&
+		       a->u.fence.len == b->u.fence.len &&
+		       a->u.fence.payload == b->u.fence.payload;
+	case RFB_MSG_CONTINUOUS_UPDATES:
+		return a->u.continuous.enable == b->u.continuous.enable &&
+		       a->u.continuous.x == b->u.continuous.x &&
+		       a->u.continuous.w == b->u.continuous.w;
+	case RFB_MSG_SET_DESKTOP_SIZE:
+		return a->u.desktop_size.width == b->u.desktop_size.width &&
+		       a->u.desktop_size.screens ==
+			       b->u.desktop_size.screens &&
+		       a->u.desktop_size.layout == b->u.desktop_size.layout;
 	}
 	return false;
 }
@@ -809,6 +826,88 @@ static void test_all_type_bytes(void **state)
 	}
 }
 
+static void test_extensions_only_when_enabled(void **state)
+{
+	static const uint8_t qemu_key[] = {255, 0, 0, 1, 0, 0, 0, 0x61,
+					   0, 0, 0, 0x1e};
+	static const uint8_t fence[] = {248, 0, 0, 0, 0x80, 0, 0, 3,
+					2, 0xaa, 0xbb};
+	static const uint8_t cu[] = {150, 1, 0, 0, 0, 0, 4, 0, 3, 0};
+	static const uint8_t sds[8 + 16] = {251, 0, 2, 0, 1, 0, 1, 0};
+	const struct {
+		const uint8_t *bytes;
+		size_t len;
+		uint32_t ext;
+		enum rfb_msg_type type;
+	} cases[] = {
+		{qemu_key, sizeof(qemu_key), RFB_EXT_QEMU_KEY, RFB_MSG_QEMU_KEY},
+		{fence, sizeof(fence), RFB_EXT_FENCE, RFB_MSG_FENCE},
+		{cu, sizeof(cu), RFB_EXT_CONTINUOUS,
+		 RFB_MSG_CONTINUOUS_UPDATES},
+		{sds, sizeof(sds), RFB_EXT_DESKTOP_SIZE,
+		 RFB_MSG_SET_DESKTOP_SIZE},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct rfb_parser p;
+		struct rfb_msg m;
+		const char *reason = NULL;
+		uint8_t *buf;
+
+		/* Not negotiated: an unknown type, the connection ends. */
+		to_normal(&p, RFB_CUT_TEXT_MAX);
+		assert_int_equal(rfb_parse(&p, cases[i].bytes, cases[i].len,
+					   &m, &reason),
+				 -EPROTO);
+		assert_non_null(strstr(reason, "unknown message type"));
+
+		to_normal(&p, RFB_CUT_TEXT_MAX);
+		p.extensions = cases[i].ext;
+		buf = expect_msg(&p, cases[i].bytes, cases[i].len, &m);
+		assert_int_equal(m.type, cases[i].type);
+		free(buf);
+	}
+}
+
+static void test_extension_values(void **state)
+{
+	static const uint8_t qemu_key[] = {255, 0, 0, 1, 0, 0, 0xff, 0x51,
+					   0, 0, 0, 0xc8};
+	static const uint8_t qemu_audio[] = {255, 1, 0, 0};
+	uint8_t fence[9 + 65] = {248, 0, 0, 0, 0, 0, 0, 1, 65};
+	uint8_t sds[8] = {251, 0, 4, 0, 3, 0, 0, 0};
+	struct rfb_parser p;
+	struct rfb_msg m;
+	const char *reason = NULL;
+	uint8_t *buf;
+
+	to_normal(&p, RFB_CUT_TEXT_MAX);
+	p.extensions = RFB_EXT_QEMU_KEY;
+	buf = expect_msg(&p, qemu_key, sizeof(qemu_key), &m);
+	assert_true(m.u.qemu_key.down);
+	assert_int_equal(m.u.qemu_key.keysym, 0xff51);
+	assert_int_equal(m.u.qemu_key.keycode, 0xc8);
+	free(buf);
+	assert_int_equal(rfb_parse(&p, qemu_audio, sizeof(qemu_audio), &m,
+				   &reason),
+			 -EPROTO);
+
+	/* A fence payload over 64 bytes is refused at its length byte. */
+	to_normal(&p, RFB_CUT_TEXT_MAX);
+	p.extensions = RFB_EXT_FENCE;
+	assert_int_equal(rfb_parse(&p, fence, 9, &m, &reason), -EPROTO);
+	assert_non_null(strstr(reason, "65"));
+
+	/* SetDesktopSize: 0 screens and more than 16 are refused. */
+	for (unsigned n = 0; n <= 17; n += 17) {
+		to_normal(&p, RFB_CUT_TEXT_MAX);
+		p.extensions = RFB_EXT_DESKTOP_SIZE;
+		sds[6] = (uint8_t)n;
+		assert_int_equal(rfb_parse(&p, sds, sizeof(sds), &m, &reason),
+				 -EPROTO);
+	}
+}
+
 static void test_dead_stays_dead(void **state)
 {
 	static const uint8_t key[] = {0x04, 0x01, 0, 0, 0, 0, 0, 0x61};
@@ -969,6 +1068,8 @@ int main(void)
 		cmocka_unit_test(test_max_message),
 		cmocka_unit_test(test_unknown_types),
 		cmocka_unit_test(test_all_type_bytes),
+		cmocka_unit_test(test_extensions_only_when_enabled),
+		cmocka_unit_test(test_extension_values),
 		cmocka_unit_test(test_dead_stays_dead),
 		cmocka_unit_test(test_back_to_back),
 		cmocka_unit_test(test_pipelined_handshake),
