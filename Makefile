@@ -9,12 +9,21 @@
 #   make format | compdb | check-layers | install | clean
 
 BUILD ?= build
+# V=1 shows whole command lines.
+V ?= 0
+ifeq ($(V),0)
+Q := @
+say = @printf '  %-6s %s\n' $(1) $(2);
+else
+Q :=
+say :=
+endif
 CC ?= cc
 PREFIX ?= /usr/local
 FUZZ_SECONDS ?= 60
 PKG_CONFIG ?= pkg-config
 
-PKGS := libuv zlib libvncserver
+PKGS := libuv zlib libvncserver libturbojpeg
 TEST_PKGS := cmocka libvncclient
 
 WARNINGS := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow \
@@ -84,50 +93,50 @@ asan: deps
 		check-suites
 
 $(VFBD): $(BUILD)/obj/vfbd/main.o $(LIB)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+	$(call say,LD,$@)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
 $(LIB): $(LIB_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)ar rcs $@ $^
 
 $(BUILD)/obj/%.o: %.c | $(BUILD)/gen/font-data.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+	$(call say,CC,$<)$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
 $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+	$(call say,CC,$<)$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
 # The demo console's font comes from Debian's console-setup-linux package
 # (Terminus, 8x16), converted to a C array at build time.
 $(BUILD)/gen/font-data.c: $(BUILD)/host/psf2c $(FONT_PSF)
 	@mkdir -p $(@D)
-	gzip -dc $(FONT_PSF) | $(BUILD)/host/psf2c > $@.tmp && mv $@.tmp $@
+	$(call say,GEN,$@)gzip -dc $(FONT_PSF) | $(BUILD)/host/psf2c > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/host/psf2c: tools/host/psf2c.c
 	@mkdir -p $(@D)
-	$(CC) -std=gnu11 -O2 $(WARNINGS) -o $@ $<
+	$(call say,CC,$<)$(CC) -std=gnu11 -O2 $(WARNINGS) -o $@ $<
 
 $(BUILD)/tools/%: $(BUILD)/obj/tools/%.o $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) $(TEST_LDLIBS)
+	$(call say,LD,$@)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) $(TEST_LDLIBS)
 
 $(BUILD)/obj/tools/%.o: tools/%.c | $(BUILD)/gen/font-data.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -c -o $@ $<
+	$(call say,CC,$<)$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -c -o $@ $<
 
 $(BUILD)/obj/tests/%.o: tests/%.c | $(BUILD)/gen/font-data.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -Wno-missing-prototypes -c -o $@ $<
+	$(call say,CC,$<)$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -Wno-missing-prototypes -c -o $@ $<
 
 $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) $(TEST_LDLIBS)
+	$(call say,LD,$@)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) $(TEST_LDLIBS)
 
 $(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integration/%.o \
 		$(TESTLIB_OBJS) $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) $(TEST_LDLIBS)
+	$(call say,LD,$@)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) $(TEST_LDLIBS)
 
 # libFuzzer targets: clang, the library rebuilt with coverage hooks.
 FUZZ_CC ?= clang
@@ -137,16 +146,17 @@ FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/fuzz/obj/%.o) \
 
 $(BUILD)/fuzz/obj/%.o: %.c | $(BUILD)/gen/font-data.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(filter-out $(OPT) $(SAN_FLAGS),$(CFLAGS_ALL)) $(FUZZ_FLAGS) -c -o $@ $<
+	$(call say,FUZZCC,$<)$(FUZZ_CC) $(filter-out $(OPT) $(SAN_FLAGS),$(CFLAGS_ALL)) $(FUZZ_FLAGS) -c -o $@ $<
 
 $(BUILD)/fuzz/obj/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(filter-out $(OPT) $(SAN_FLAGS),$(CFLAGS_ALL)) $(FUZZ_FLAGS) -c -o $@ $<
+	$(call say,FUZZCC,$<)$(FUZZ_CC) $(filter-out $(OPT) $(SAN_FLAGS),$(CFLAGS_ALL)) $(FUZZ_FLAGS) -c -o $@ $<
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJS)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(filter-out $(OPT) $(SAN_FLAGS),$(CFLAGS_ALL)) -Wno-missing-prototypes \
-		-fsanitize=fuzzer,address,undefined -g -O1 -o $@ $^ $(LDLIBS_ALL)
+	$(call say,FUZZLD,$@)$(FUZZ_CC) $(filter-out $(OPT) $(SAN_FLAGS),$(CFLAGS_ALL)) -Wno-missing-prototypes \
+		-fsanitize=fuzzer,address,undefined -g -O1 -o $@ \
+		$(filter %.c %.o,$^) $(LDLIBS_ALL)
 
 fuzz: deps $(FUZZ_TARGETS)
 	@for t in $(FUZZ_TARGETS); do \

@@ -93,36 +93,53 @@ void fb_region_merge(struct fb_region *dst, const struct fb_region *src)
 	}
 }
 
-static struct fb_rect tile_span(const struct fb_region *r, uint32_t c0,
-				uint32_t c1, uint32_t row)
+/* Tiles [c0, c1) of rows [row0, row1) in pixels, clipped to the frame. */
+static struct fb_rect tile_rect(const struct fb_region *r, uint32_t c0,
+				uint32_t c1, uint32_t row0, uint32_t row1)
 {
 	struct fb_rect rect = {
 		.x = c0 * FB_TILE_W,
-		.y = row * FB_TILE_H,
+		.y = row0 * FB_TILE_H,
 		.w = (c1 - c0) * FB_TILE_W,
-		.h = FB_TILE_H,
+		.h = (row1 - row0) * FB_TILE_H,
 	};
 
 	fb_rect_clip(&rect, r->width, r->height);
 	return rect;
 }
 
+/* True when tiles [c0, c1) are a maximal run of set tiles in `row`. */
+static bool same_run(const struct fb_region *r, uint32_t row, uint32_t c0,
+		     uint32_t c1)
+{
+	const uint8_t *t = &r->tiles[(size_t)row * r->cols];
+
+	if ((c0 > 0 && t[c0 - 1]) || (c1 < r->cols && t[c1]))
+		return false;
+	for (uint32_t c = c0; c < c1; c++)
+		if (!t[c])
+			return false;
+	return true;
+}
+
+/* Each rect is a run of tiles stacked down over the rows below that have
+ * exactly the same run. The rects are found from the bitmap alone, so
+ * the count does not depend on how many of them fit in `out`, and a run
+ * joins the rect above however many rects lie in between. Every tile is
+ * read a bounded number of times. */
 size_t fb_region_rects(const struct fb_region *r, struct fb_rect *out,
 		       size_t max)
 {
-	size_t total = 0, prev_start = 0, prev_end = 0;
+	size_t total = 0;
 
 	if (r->count == 0)
 		return 0;
 	for (uint32_t row = 0; row < r->rows; row++) {
 		const uint8_t *t = &r->tiles[(size_t)row * r->cols];
-		size_t row_start = total;
 		uint32_t col = 0;
 
 		while (col < r->cols) {
-			uint32_t c0;
-			struct fb_rect span;
-			bool merged = false;
+			uint32_t c0, end;
 
 			if (!t[col]) {
 				col++;
@@ -131,28 +148,16 @@ size_t fb_region_rects(const struct fb_region *r, struct fb_rect *out,
 			c0 = col;
 			while (col < r->cols && t[col])
 				col++;
-			span = tile_span(r, c0, col, row);
-			/* Extend a rect of the row above with the same span. */
-			for (size_t i = prev_start; i < prev_end && i < max;
-			     i++) {
-				if (out[i].x == span.x && out[i].w == span.w &&
-				    out[i].y + out[i].h == span.y) {
-					out[i].h += span.h;
-					merged = true;
-					break;
-				}
-			}
-			if (merged)
+			/* The same run in the row above: already in a rect. */
+			if (row > 0 && same_run(r, row - 1, c0, col))
 				continue;
+			end = row + 1;
+			while (end < r->rows && same_run(r, end, c0, col))
+				end++;
 			if (total < max)
-				out[total] = span;
+				out[total] = tile_rect(r, c0, col, row, end);
 			total++;
 		}
-		/* Rects extended this row stay candidates for the next one. */
-		prev_start = prev_start < row_start ? prev_start : row_start;
-		prev_end = total;
-		if (prev_end - prev_start > 2u * r->cols)
-			prev_start = prev_end - 2u * r->cols;
 	}
 	return total;
 }

@@ -487,8 +487,12 @@ struct conn *conn_accept(uv_stream_t *server, unsigned id,
 	if (rc < 0)
 		goto fail;
 	if (settings->stall_timeout_ms) {
+		/* Checked often enough that a stall is cut within half a
+		 * second of the deadline, whatever the timeout. */
 		uint64_t period = settings->stall_timeout_ms / 4;
 
+		if (period > 500)
+			period = 500;
 		if (period < 50)
 			period = 50;
 		uv_timer_start(&c->stall_timer, on_stall_timer, period,

@@ -8,7 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define LISTEN_BACKLOG 128
+/* A connect burst must not overflow the accept queue: each drop costs the
+ * client a one-second SYN retry. */
+#define LISTEN_BACKLOG SOMAXCONN
 
 struct listener {
 	union {
@@ -43,10 +45,12 @@ int listener_split(const char *spec, char *host, size_t host_len,
 	}
 	if (he == hs || (size_t)(he - hs) >= host_len)
 		return -EINVAL;
+	/* strtoul would also take a sign or leading blanks: digits only. */
+	if (colon[1] < '0' || colon[1] > '9')
+		return -EINVAL;
 	errno = 0;
 	p = strtoul(colon + 1, &end, 10);
-	if (colon[1] == '\0' || *end != '\0' || errno || p > 65535 ||
-	    colon[1] == '-' || colon[1] == '+')
+	if (*end != '\0' || errno || p > 65535)
 		return -EINVAL;
 	memcpy(host, hs, (size_t)(he - hs));
 	host[he - hs] = '\0';
@@ -67,6 +71,29 @@ static void on_connection(uv_stream_t *server, int status)
 static void on_closed(uv_handle_t *h)
 {
 	free(h->data);
+}
+
+static void on_dropped(uv_handle_t *h)
+{
+	free(h);
+}
+
+void listener_drop_pending(uv_stream_t *server)
+{
+	union {
+		uv_handle_t handle;
+		uv_tcp_t tcp;
+		uv_pipe_t pipe;
+	} *s = malloc(sizeof(*s));
+
+	if (!s)
+		return;
+	if (server->type == UV_TCP)
+		uv_tcp_init(server->loop, &s->tcp);
+	else
+		uv_pipe_init(server->loop, &s->pipe, 0);
+	uv_accept(server, (uv_stream_t *)&s->handle);
+	uv_close(&s->handle, on_dropped);
 }
 
 void listener_close(struct listener *l)

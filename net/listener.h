@@ -23,6 +23,11 @@ int listener_open(uv_loop_t *loop, const char *spec, listener_cb *cb,
 int listener_split(const char *spec, char *host, size_t host_len,
 		   unsigned *port);
 
+/* Accepts one pending connection from `server` and closes it at once:
+ * when a connection cannot be served, it must still be taken off the
+ * queue, or libuv stops accepting. */
+void listener_drop_pending(uv_stream_t *server);
+
 /* Closes the socket (a unix socket file is removed) and frees `l` once
  * libuv has let go of it. */
 void listener_close(struct listener *l);

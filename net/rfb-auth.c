@@ -46,12 +46,21 @@ bool rfb_auth_check(const uint8_t challenge[RFB_VNC_CHALLENGE_LEN],
 
 static bool looks_obfuscated(const uint8_t *data, size_t len)
 {
+	size_t text = len;
+
 	if (len != 8 && len != 16)
 		return false;
+	/* A text password of 7 or 15 characters and its line ending is as
+	 * long as a vncpasswd file: a final line ending is text. */
+	if (text && data[text - 1] == '\n')
+		text--;
+	if (text && data[text - 1] == '\r')
+		text--;
 	/* vncpasswd's output is DES ciphertext: nearly always it holds a
 	 * byte no text file would. */
-	for (size_t i = 0; i < len; i++)
-		if (data[i] < 0x20 || data[i] > 0x7e)
+	for (size_t i = 0; i < text; i++)
+		if ((data[i] < 0x20 && data[i] != '\n' && data[i] != '\r') ||
+		    data[i] > 0x7e)
 			return true;
 	return false;
 }

@@ -583,10 +583,12 @@ struct rfb_peer *rfb_peer_accept(uv_stream_t *server, unsigned id,
 static int write_layout(struct rfb_peer *p, struct buf *b, uint16_t reason,
 			uint16_t status)
 {
-	/* One screen covering the framebuffer (ExtendedDesktopSize). */
+	/* One screen covering the framebuffer (ExtendedDesktopSize). Its id
+	 * is 1, not 0: libvncclient (0.9.14) takes a screen with id 0 for
+	 * invalid and then ignores the new size. */
 	if (rfb_write_rect_header(b, reason, status, p->width, p->height,
 				  RFB_ENC_EXTENDED_DESKTOP_SIZE) ||
-	    buf_put_u8(b, 1) || !buf_grow(b, 3) || buf_put_be32(b, 0) ||
+	    buf_put_u8(b, 1) || !buf_grow(b, 3) || buf_put_be32(b, 1) ||
 	    buf_put_be16(b, 0) || buf_put_be16(b, 0) ||
 	    buf_put_be16(b, (uint16_t)p->width) ||
 	    buf_put_be16(b, (uint16_t)p->height) || buf_put_be32(b, 0))

@@ -272,9 +272,12 @@ enum config_result vfbd_config_parse(struct vfbd_config *cfg, int argc,
 	const char *why;
 	int opt;
 
-	optind = 1;
+	/* 0, not 1: glibc then also forgets where an earlier call stopped
+	 * inside a cluster of short options. The leading ':' tells a
+	 * missing value (':') from an unknown option ('?'). */
+	optind = 0;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":", long_options, NULL)) != -1) {
 		if (opt == OPT_HELP) {
 			fputs(usage_text, stdout);
 			return CONFIG_EXIT;
@@ -286,9 +289,20 @@ enum config_result vfbd_config_parse(struct vfbd_config *cfg, int argc,
 		if (opt == '?' || opt == ':') {
 			const char *arg = argv[optind - 1];
 
-			if (optopt)
+			/* optopt is the short option getopt stopped on, or
+			 * the long option's value when that option was
+			 * given a value it does not take. */
+			if (opt == ':')
 				fprintf(stderr,
 					"vfbd: %s: missing value (see --help)\n",
+					arg);
+			else if (optopt > 0 && optopt < 256)
+				fprintf(stderr,
+					"vfbd: -%c: unknown option (see --help)\n",
+					optopt);
+			else if (optopt)
+				fprintf(stderr,
+					"vfbd: %s: takes no value (see --help)\n",
 					arg);
 			else
 				fprintf(stderr,

@@ -24,7 +24,8 @@ struct daemon {
 	int exit_status;
 };
 
-static int listen_on(struct daemon *d, const char *spec)
+/* `option` names what the user gave, for the error message. */
+static int listen_on(struct daemon *d, const char *spec, const char *option)
 {
 	char bound[160];
 	const char *why = NULL;
@@ -34,7 +35,7 @@ static int listen_on(struct daemon *d, const char *spec)
 			   &d->listeners[d->n_listeners], bound, sizeof(bound),
 			   &why);
 	if (rc < 0) {
-		fprintf(stderr, "vfbd: --listen %s: %s\n", spec,
+		fprintf(stderr, "vfbd: %s %s: %s\n", option, spec,
 			why ? why : uv_strerror(rc));
 		return rc;
 	}
@@ -80,7 +81,7 @@ static int open_listeners(struct daemon *d, const struct vfbd_config *cfg)
 	char spec[300];
 
 	for (unsigned i = 0; i < cfg->n_listen; i++)
-		if (listen_on(d, cfg->listen[i]) < 0)
+		if (listen_on(d, cfg->listen[i], "--listen") < 0)
 			return -1;
 	if (cfg->n_listen)
 		return 0;
@@ -90,7 +91,12 @@ static int open_listeners(struct daemon *d, const struct vfbd_config *cfg)
 		return listen_first_free(d, host, port) < 0 ? -1 : 0;
 	snprintf(spec, sizeof(spec),
 		 strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
-	return listen_on(d, spec) < 0 ? -1 : 0;
+	return listen_on(d, spec,
+			 cfg->vncdisplay >= 0 || cfg->vnclisten
+				 ? "--vnclisten/--vncdisplay"
+				 : "default listen address") < 0
+		       ? -1
+		       : 0;
 }
 
 static void stop(struct daemon *d)

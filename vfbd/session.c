@@ -3,6 +3,7 @@
 #include "fb/region.h"
 #include "fb/shadow.h"
 #include "input/keymap.h"
+#include "net/listener.h"
 #include "net/rfb-peer.h"
 #include "vfbd/auth-throttle.h"
 #include "vfbd/base/clock.h"
@@ -676,14 +677,19 @@ void session_accept(uv_stream_t *server, void *session)
 	struct session *s = session;
 	struct client *c;
 
-	if (s->shutting_down)
+	if (s->shutting_down) {
+		listener_drop_pending(server);
 		return;
+	}
 	c = calloc(1, sizeof(*c));
-	if (!c)
+	if (!c) {
+		listener_drop_pending(server);
 		return;
+	}
 	if (fb_region_init(&c->pending, s->shadow.width, s->shadow.height) <
 	    0) {
 		free(c);
+		listener_drop_pending(server);
 		return;
 	}
 	make_preauth_room(s);
@@ -695,6 +701,8 @@ void session_accept(uv_stream_t *server, void *session)
 	if (!c->peer) {
 		fb_region_fini(&c->pending);
 		free(c);
+		/* Harmless if it was accepted already: then none is left. */
+		listener_drop_pending(server);
 		return;
 	}
 	s->n_preauth++;

@@ -100,9 +100,9 @@ static void full_frame_in_every_format(void **state)
 		long bad;
 
 		print_message("format %s\n", vnc_formats[i].name);
-		assert_int_equal(vnc_connect(&v, p.port, &vnc_formats[i], NULL,
-					     NULL),
-				 0);
+		assert_int_equal(
+			vnc_connect(&v, p.port, &vnc_formats[i], NULL, NULL),
+			0);
 		vnc_request(&v, false);
 		assert_true(vnc_wait_frame(&v, 5000));
 		bad = vnc_compare(&v, px, 1024, 768, stride, &fx, &fy);

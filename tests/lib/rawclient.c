@@ -58,7 +58,7 @@ int raw_local_port(int fd)
 	return ntohs(a.sin_port);
 }
 
-int raw_connect(struct raw_client *rc, int port)
+int raw_connect_from(struct raw_client *rc, int port, const char *src_ip)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET};
 	int one = 1;
@@ -67,6 +67,16 @@ int raw_connect(struct raw_client *rc, int port)
 	rc->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (rc->fd < 0)
 		return -1;
+	if (src_ip) {
+		struct sockaddr_in l = {.sin_family = AF_INET};
+
+		if (inet_pton(AF_INET, src_ip, &l.sin_addr) != 1 ||
+		    bind(rc->fd, (struct sockaddr *)&l, sizeof(l)) < 0) {
+			close(rc->fd);
+			rc->fd = -1;
+			return -1;
+		}
+	}
 	a.sin_port = htons((uint16_t)port);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (connect(rc->fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
@@ -77,6 +87,11 @@ int raw_connect(struct raw_client *rc, int port)
 	setsockopt(rc->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	rc->local_port = raw_local_port(rc->fd);
 	return 0;
+}
+
+int raw_connect(struct raw_client *rc, int port)
+{
+	return raw_connect_from(rc, port, NULL);
 }
 
 int raw_open(struct raw_client *rc, int port)
@@ -277,7 +292,7 @@ int raw_handshake_as(struct raw_client *rc, const char *version, int minor,
 int raw_handshake(struct raw_client *rc, int minor, const char *password,
 		  bool shared)
 {
-	char version[13];
+	char version[32];
 
 	snprintf(version, sizeof(version), "RFB 003.00%d\n", minor);
 	return raw_handshake_as(rc, version, minor, password, shared);
@@ -405,8 +420,8 @@ int raw_log_id(struct vfbd_proc *p, int local_port, int timeout_ms)
 	long deadline = now_ms() + timeout_ms;
 
 	/* The connected line ends with the peer, so the newline anchors
-	 * the port: 127.0.0.1:4000 must not match 127.0.0.1:40001. */
-	snprintf(want, sizeof(want), " peer=127.0.0.1:%d\n", local_port);
+	 * the port: :4000 must not match :40001. */
+	snprintf(want, sizeof(want), ":%d\n", local_port);
 	for (;;) {
 		FILE *f = fopen(p->log_path, "r");
 		int id = -1;
@@ -416,7 +431,8 @@ int raw_log_id(struct vfbd_proc *p, int local_port, int timeout_ms)
 				char *at =
 					strstr(line, " client-connected id=");
 
-				if (at && strstr(line, want))
+				if (at && strstr(line, " peer=") &&
+				    strstr(line, want))
 					id = atoi(at + strlen(" client-"
 							      "connected id="));
 			}

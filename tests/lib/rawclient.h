@@ -32,6 +32,10 @@ enum raw_result {
  * leave as separate segments). Does not read anything. Returns 0 or -1. */
 int raw_connect(struct raw_client *rc, int port);
 
+/* The same from a chosen local address (any of 127.0.0.0/8 works on
+ * Linux without setup), to look like a different host. */
+int raw_connect_from(struct raw_client *rc, int port, const char *src_ip);
+
 /* raw_connect() plus reading the server's 12-byte ProtocolVersion into
  * rc->server_version. Returns 0, or -1 if it did not come within 5 s. */
 int raw_open(struct raw_client *rc, int port);
@@ -99,9 +103,9 @@ size_t raw_msg_pixfmt(uint8_t out[20], uint8_t bpp, uint8_t depth, uint8_t be,
 		      uint8_t tc, uint16_t rmax, uint16_t gmax, uint16_t bmax,
 		      uint8_t rsh, uint8_t gsh, uint8_t bsh);
 
-/* The id vfbd gave the connection whose client end is 127.0.0.1:local_port
- * (the last "client-connected" line with that peer), waiting up to
- * timeout_ms for the line. Returns the id or -1. */
+/* The id vfbd gave the connection whose client end has port local_port
+ * (the last "client-connected" line with a peer on that port), waiting
+ * up to timeout_ms for the line. Returns the id or -1. */
 int raw_log_id(struct vfbd_proc *p, int local_port, int timeout_ms);
 
 /* The local port of a connected socket, or -1. */

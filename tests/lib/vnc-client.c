@@ -215,3 +215,12 @@ void vnc_close(struct vnc_client *v)
 	}
 	v->cl = NULL;
 }
+
+int vnc_tight_set_levels(struct vnc_client *v, int compress, int quality)
+{
+	v->cl->appData.compressLevel = compress;
+	v->cl->appData.enableJPEG = quality >= 0;
+	if (quality >= 0)
+		v->cl->appData.qualityLevel = quality;
+	return SetFormatAndEncodings(v->cl) ? 0 : -1;
+}

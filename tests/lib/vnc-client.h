@@ -57,4 +57,10 @@ void vnc_close(struct vnc_client *v);
 /* Silences libvncclient's chatter (errors still print). */
 void vnc_quiet(void);
 
+/* Tight: sets the compression level (0..9, -1 for none) and the JPEG
+ * quality level (0..9, -1 to turn JPEG off) libvncclient asks for, and
+ * sends SetPixelFormat and SetEncodings again. libvncclient's defaults
+ * are compression 3 and JPEG quality 5. Returns 0 or -1. */
+int vnc_tight_set_levels(struct vnc_client *v, int compress, int quality);
+
 #endif

@@ -26,7 +26,9 @@ int buf_reserve(struct buf *b, size_t extra)
 	if (extra > SIZE_MAX - b->len)
 		return -ENOMEM;
 	need = b->len + extra;
-	if (need <= b->cap)
+	/* Storage exists after any success, even for zero bytes: callers
+	 * take NULL from buf_grow() as failure. */
+	if (need <= b->cap && b->data)
 		return 0;
 	cap = b->cap ? b->cap : 256;
 	while (cap < need)
