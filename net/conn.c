@@ -44,6 +44,7 @@ struct conn {
 
 	uint8_t *rbuf;
 	size_t rlen, rcap;
+	uint64_t partial_since_ms; /* an incomplete message began; 0: none */
 
 	/* Send queue: chunks not yet handed to libuv, and those in flight. */
 	struct chunk *head, *tail;
@@ -119,6 +120,11 @@ uint64_t conn_stall_age_ms(const struct conn *c)
 void conn_set_read_max(struct conn *c, size_t read_max)
 {
 	c->settings.read_max = read_max;
+}
+
+void conn_set_message_timeout(struct conn *c, unsigned ms)
+{
+	c->settings.message_timeout_ms = ms;
 }
 
 static void free_chunks(struct chunk *ch)
@@ -247,6 +253,10 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 		used = c->rlen;
 	memmove(c->rbuf, c->rbuf + used, c->rlen - used);
 	c->rlen -= used;
+	if (c->rlen == 0)
+		c->partial_since_ms = 0;
+	else if (used > 0 || c->partial_since_ms == 0)
+		c->partial_since_ms = clock_now_ms();
 }
 
 static void note_progress(struct conn *c)
@@ -371,6 +381,17 @@ static void on_stall_timer(uv_timer_t *t)
 
 	if (c->closing)
 		return;
+	if (c->settings.message_timeout_ms && c->partial_since_ms &&
+	    clock_now_ms() - c->partial_since_ms >=
+		    c->settings.message_timeout_ms) {
+		log_warn("client-protocol-error",
+			 "id=%u peer=%s reason=\"message incomplete for %u ms "
+			 "(%zu bytes buffered)\"",
+			 c->id, c->peer, c->settings.message_timeout_ms,
+			 c->rlen);
+		conn_close(c, "protocol-error", true);
+		return;
+	}
 	pending = output_pending(c, &acked);
 	if (acked != c->last_acked || !pending) {
 		c->last_acked = acked;

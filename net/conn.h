@@ -31,6 +31,9 @@ struct conn_settings {
 	unsigned keepalive_idle_s, keepalive_intvl_s, keepalive_cnt;
 	unsigned user_timeout_ms;
 	unsigned stall_timeout_ms;
+	/* A message begun must be complete within this (slowloris after
+	 * authentication); checked with the stall watchdog. */
+	unsigned message_timeout_ms;
 	size_t read_max;      /* bytes buffered before a message is whole */
 	size_t send_hard_max; /* queued bytes above which the conn is cut */
 };
@@ -63,6 +66,9 @@ uint64_t conn_stall_age_ms(const struct conn *c);
 
 /* Changes the read limit (e.g. small before authentication). */
 void conn_set_read_max(struct conn *c, size_t read_max);
+
+/* Changes the incomplete-message deadline (0: none). */
+void conn_set_message_timeout(struct conn *c, unsigned ms);
 
 /* Closes the conn for `reason`. Abortive closes (SO_LINGER 0) send an RST
  * and free kernel buffers at once; graceful ones flush nothing further.

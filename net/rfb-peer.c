@@ -45,6 +45,7 @@ struct rfb_peer {
 	char password[RFB_AUTH_PASSWORD_MAX + 1];
 	uint32_t width, height;
 	size_t normal_read_max;
+	unsigned message_timeout_ms; /* applies once past the handshake */
 	uint64_t frames_sent;
 	bool security_sent; /* past the point where a refusal can be sent */
 };
@@ -250,6 +251,7 @@ static void on_client_init(struct rfb_peer *p, bool shared)
 	buf_fini(&b);
 	p->ready = true;
 	conn_set_read_max(p->conn, p->normal_read_max);
+	conn_set_message_timeout(p->conn, p->message_timeout_ms);
 }
 
 /* Returns the instance for `encoding`, creating it on first use; NULL if
@@ -482,6 +484,19 @@ static void handle(struct rfb_peer *p, const struct rfb_msg *m)
 	}
 }
 
+static void security_failure(struct rfb_peer *p, const char *why)
+{
+	struct buf b;
+
+	log_warn("client-protocol-error", "id=%u peer=%s reason=\"%s\"",
+		 p->id, conn_peer(p->conn), why);
+	buf_init(&b);
+	if (buf_put_be32(&b, 1) == 0 && rfb_write_reason(&b, why) == 0)
+		send_buf(p, &b);
+	buf_fini(&b);
+	conn_close_after_flush(p->conn, "protocol-error", RFB_FAILURE_GRACE_MS);
+}
+
 static size_t peer_on_read(struct conn *c, const uint8_t *data, size_t len)
 {
 	struct rfb_peer *p = conn_user(c);
@@ -491,11 +506,18 @@ static size_t peer_on_read(struct conn *c, const uint8_t *data, size_t len)
 	while (used < len && !conn_is_closing(c)) {
 		struct rfb_msg m;
 		const char *why = "malformed message";
+		enum rfb_phase before = p->parser.phase;
 		ssize_t n = rfb_parse(&p->parser, data + used, len - used, &m,
 				      &why);
 
 		if (n == 0)
 			break;
+		if (n < 0 && before == RFB_PHASE_SECURITY_CHOICE &&
+		    p->parser.minor >= 8) {
+			/* 3.8 can say why: SecurityResult failed + reason. */
+			security_failure(p, why);
+			break;
+		}
 		if (n < 0) {
 			protocol_error(p, why);
 			break;
@@ -565,6 +587,9 @@ struct rfb_peer *rfb_peer_accept(uv_stream_t *server, unsigned id,
 	/* Room for the largest message plus what may follow it. */
 	p->normal_read_max = rfb_parse_max_message(&p->parser) + 4096;
 	settings.read_max = cfg->preauth_read_max;
+	/* Before ClientInit the handshake deadline bounds everything. */
+	p->message_timeout_ms = settings.message_timeout_ms;
+	settings.message_timeout_ms = 0;
 	p->conn = conn_accept(server, id, &settings, &peer_conn_ops, p);
 	if (!p->conn) {
 		free(p);

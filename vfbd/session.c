@@ -36,6 +36,10 @@ struct client {
 	bool update_wanted;
 	bool reply_owed; /* a full update request must be answered */
 	bool continuous; /* EnableContinuousUpdates: no requests needed */
+	/* What this client holds down, released when it goes (in shared
+	 * mode another client's keys stay held). */
+	uint64_t keys_held[(KEY_CNT + 63) / 64];
+	uint8_t buttons_held;
 	struct fb_region pending;
 	uint64_t connected_ms, last_input_ms;
 };
@@ -518,6 +522,35 @@ static const char *peer_admit(struct rfb_peer *p, const char **close_reason)
 	return NULL;
 }
 
+/* Routes a key to the sink, remembering what this client holds. */
+static void client_key(struct client *c, uint16_t keycode, bool down)
+{
+	uint64_t bit = 1ull << (keycode % 64);
+
+	if (keycode >= KEY_CNT)
+		return;
+	if (down)
+		c->keys_held[keycode / 64] |= bit;
+	else
+		c->keys_held[keycode / 64] &= ~bit;
+	input_sink_key(c->s->sink, keycode, down);
+	session_kick(c->s);
+}
+
+static void release_client_input(struct client *c)
+{
+	struct input_sink *sink = c->s->sink;
+
+	for (uint16_t k = 0; k < KEY_CNT; k++)
+		if (c->keys_held[k / 64] & (1ull << (k % 64)))
+			input_sink_key(sink, k, false);
+	memset(c->keys_held, 0, sizeof(c->keys_held));
+	if (c->buttons_held)
+		input_sink_pointer(sink, sink->last_x, sink->last_y,
+				   sink->buttons & (uint8_t)~c->buttons_held);
+	c->buttons_held = 0;
+}
+
 static void peer_on_key(struct rfb_peer *p, uint32_t keysym, bool down)
 {
 	struct client *c = rfb_peer_user(p);
@@ -532,8 +565,7 @@ static void peer_on_key(struct rfb_peer *p, uint32_t keysym, bool down)
 		log_debug("key-unmapped", "id=%u keysym=0x%x", c->id, keysym);
 		return;
 	}
-	input_sink_key(s->sink, keycode, down);
-	session_kick(s);
+	client_key(c, keycode, down);
 }
 
 static void peer_on_key_code(struct rfb_peer *p, uint32_t xt_scancode,
@@ -556,8 +588,7 @@ static void peer_on_key_code(struct rfb_peer *p, uint32_t xt_scancode,
 			  c->id, xt_scancode, keysym);
 		return;
 	}
-	input_sink_key(s->sink, keycode, down);
-	session_kick(s);
+	client_key(c, keycode, down);
 }
 
 static void peer_on_continuous(struct rfb_peer *p, bool enable)
@@ -579,6 +610,7 @@ static void peer_on_pointer(struct rfb_peer *p, uint32_t x, uint32_t y,
 	c->last_input_ms = clock_now_ms();
 	if (s->cfg->view_only || !s->sink)
 		return;
+	c->buttons_held = buttons;
 	input_sink_pointer(s->sink, x, y, buttons);
 	session_kick(s);
 }
@@ -623,7 +655,7 @@ static void peer_on_close(struct rfb_peer *p, const char *reason)
 		s->n_ready--;
 		/* A key held by a client that vanished must not stay down. */
 		if (s->sink)
-			input_sink_release_all(s->sink);
+			release_client_input(c);
 	} else {
 		s->n_preauth--;
 	}
@@ -750,6 +782,7 @@ struct session *session_new(uv_loop_t *loop, const struct vfbd_config *cfg,
 		.keepalive_cnt = cfg->keepalive_cnt,
 		.user_timeout_ms = cfg->user_timeout_s * 1000u,
 		.stall_timeout_ms = cfg->stall_timeout_s * 1000u,
+		.message_timeout_ms = cfg->handshake_timeout_s * 1000u,
 		/* Two full frames at 32 bpp plus slack: frames are paced one
 		 * at a time, so reaching this means the client is stuck. */
 		.send_hard_max = 2 * (size_t)FRAME_BUDGET_BYTES + (1u << 20),

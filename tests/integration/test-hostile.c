@@ -448,6 +448,19 @@ static void bad_choice_then_pipelined_bytes_ignored(void **state)
 	read_security_list(&rc, 8);
 	raw_msg_fbur(m + 2, false, 0, 0, W, H);
 	raw_send(&rc, m, 12);
+	/* 3.8: SecurityResult failed with a reason, then nothing: the
+	 * pipelined request gets no answer and there is no ServerInit. */
+	{
+		uint8_t res[8];
+		uint32_t n;
+
+		assert_int_equal(raw_read(&rc, res, 8, 5000), RAW_OK);
+		assert_int_equal(res[3], 1);
+		n = (uint32_t)res[4] << 24 | res[5] << 16 | res[6] << 8 |
+		    res[7];
+		assert_true(n > 0 && n < 256);
+		assert_int_equal(raw_skip(&rc, n, 5000), RAW_OK);
+	}
 	assert_closed_by_server(&rc, &received);
 	raw_close(&rc);
 	assert_int_equal(received, 0);
@@ -836,6 +849,25 @@ static void disconnect_mid_set_encodings(void **state)
 	disconnect_mid_message(m, sizeof(m), true);
 }
 
+/* CM-14: after authentication, a message begun and never finished (a
+ * cut text trickling in) is cut at the deadline, not held forever. */
+static void stalled_message_after_auth_is_cut(void **state)
+{
+	struct raw_client rc;
+	uint8_t m[9];
+	enum raw_result r;
+	int id = open_authed(&rc);
+
+	raw_msg_cut_header(m, 100);
+	m[8] = 'x';
+	assert_int_equal(raw_send(&rc, m, sizeof(m)), 0);
+	r = raw_wait_closed(&rc, HANDSHAKE_TIMEOUT_S * 1000 + 2000, NULL);
+	assert_true(r == RAW_EOF || r == RAW_RESET);
+	raw_close(&rc);
+	assert_protocol_error_logged(id, "message incomplete");
+	bystander_ok();
+}
+
 static void disconnect_mid_cut_text(void **state)
 {
 	uint8_t m[8 + 500];
@@ -986,6 +1018,7 @@ int main(void)
 		cmocka_unit_test(pipelined_session_in_one_write),
 		cmocka_unit_test(disconnect_mid_version),
 		cmocka_unit_test(slow_version_hits_handshake_deadline),
+		cmocka_unit_test(stalled_message_after_auth_is_cut),
 		cmocka_unit_test(no_client_init_hits_handshake_deadline),
 		cmocka_unit_test(preauth_flood),
 		cmocka_unit_test(accounting),
