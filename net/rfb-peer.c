@@ -47,6 +47,9 @@ struct rfb_peer {
 	size_t normal_read_max;
 	unsigned message_timeout_ms; /* applies once past the handshake */
 	uint64_t frames_sent;
+	struct rfb_update_job *job; /* the update being encoded, if any */
+	bool closed;		    /* conn gone; freed when job finishes */
+	unsigned geometry_epoch;    /* bumped by each resize */
 	bool security_sent; /* past the point where a refusal can be sent */
 };
 
@@ -543,15 +546,25 @@ static void peer_on_drain(struct conn *c)
 		p->ops->on_drain(p);
 }
 
+static void free_peer(struct rfb_peer *p)
+{
+	for (size_t i = 0; i < sizeof(p->encoders) / sizeof(p->encoders[0]);
+	     i++)
+		rfb_encoder_free(p->encoders[i]);
+	memset(p->password, 0, sizeof(p->password));
+	free(p);
+}
+
 static void peer_on_close(struct conn *c, const char *reason)
 {
 	struct rfb_peer *p = conn_user(c);
 
 	p->ops->on_close(p, reason);
-	for (size_t i = 0; i < sizeof(p->encoders) / sizeof(p->encoders[0]); i++)
-		rfb_encoder_free(p->encoders[i]);
-	memset(p->password, 0, sizeof(p->password));
-	free(p);
+	p->closed = true;
+	/* A worker may still be encoding with our encoders: the job's
+	 * finish frees the peer then. */
+	if (!p->job)
+		free_peer(p);
 }
 
 static const struct conn_ops peer_conn_ops = {
@@ -648,53 +661,127 @@ static int write_owed_pseudo(struct rfb_peer *p, struct buf *b,
 	return 0;
 }
 
+/* One FramebufferUpdate being built. Everything the encoder needs is
+ * copied in at prepare time, so the loop thread may change the peer's
+ * format or encoding while a worker encodes. */
+struct rfb_update_job {
+	struct rfb_peer *peer;
+	struct rfb_encoder *enc;
+	struct rfb_pixconv conv;
+	struct rfb_enc_prefs prefs;
+	bool has_last_rect;
+	struct fb_rect *rects;
+	size_t n;
+	unsigned nrects;
+	unsigned geometry_epoch;
+	struct buf b;
+	int rc;
+};
+
+struct rfb_update_job *rfb_peer_prepare_update(struct rfb_peer *p,
+					       const struct fb_rect *rects,
+					       size_t n)
+{
+	struct rfb_encoder *enc = encoder_for(p, p->encoding);
+	struct rfb_update_job *job;
+
+	if (!p->ready || p->job || conn_is_closing(p->conn))
+		return NULL;
+	if (!enc)
+		enc = encoder_for(p, RFB_ENC_RAW);
+	job = calloc(1, sizeof(*job));
+	if (job && n)
+		job->rects = malloc(n * sizeof(*rects));
+	if (!enc || !job || (n && !job->rects)) {
+		if (job)
+			free(job->rects);
+		free(job);
+		out_of_memory(p);
+		return NULL;
+	}
+	job->peer = p;
+	job->enc = enc;
+	job->conv = p->conv;
+	job->prefs = p->prefs;
+	job->has_last_rect = p->has_last_rect;
+	job->geometry_epoch = p->geometry_epoch;
+	if (n)
+		memcpy(job->rects, rects, n * sizeof(*rects));
+	job->n = n;
+	buf_init(&job->b);
+	/* The rect count is patched in once the encoder has run: some
+	 * encoders split rects. */
+	job->rc = rfb_write_update_header(&job->b, 0);
+	if (job->rc == 0)
+		job->rc = write_owed_pseudo(p, &job->b, &job->nrects);
+	p->job = job;
+	return job;
+}
+
+void rfb_update_job_encode(struct rfb_update_job *job,
+			   const struct fb_view *src)
+{
+	for (size_t i = 0; i < job->n && job->rc == 0; i++) {
+		if ((uint64_t)job->rects[i].x + job->rects[i].w > src->width ||
+		    (uint64_t)job->rects[i].y + job->rects[i].h > src->height)
+			job->rc = -EINVAL;
+		else
+			job->rc = job->enc->ops->encode(
+				job->enc, &job->b, &job->conv, src,
+				job->rects[i], &job->prefs, &job->nrects);
+	}
+	if (job->rc == 0 && job->nrects > UINT16_MAX - 1) {
+		if (job->has_last_rect)
+			job->rc = rfb_write_rect_header(&job->b, 0, 0, 0, 0,
+							RFB_ENC_LAST_RECT);
+		else
+			job->rc = -E2BIG;
+		job->nrects = UINT16_MAX;
+	}
+}
+
+int rfb_peer_finish_update(struct rfb_update_job *job)
+{
+	struct rfb_peer *p = job->peer;
+	int rc = job->rc;
+
+	p->job = NULL;
+	if (p->closed) {
+		/* The connection went while a worker encoded: only now may
+		 * the encoders go. */
+		free_peer(p);
+		rc = -EPIPE;
+	} else if (rc == 0 && job->geometry_epoch != p->geometry_epoch) {
+		/* Encoded for the old geometry: the resize already asked for
+		 * a full update, so this one is simply dropped. */
+	} else if (rc == 0) {
+		put_be16(job->b.data + 2, (uint16_t)job->nrects);
+		rc = send_buf(p, &job->b);
+		if (rc == 0)
+			p->frames_sent++;
+	} else if (rc == -ENOMEM) {
+		out_of_memory(p);
+	}
+	buf_fini(&job->b);
+	free(job->rects);
+	free(job);
+	return rc;
+}
+
 int rfb_peer_send_update(struct rfb_peer *p, const struct fb_view *src,
 			 const struct fb_rect *rects, size_t n)
 {
-	struct rfb_encoder *enc = encoder_for(p, p->encoding);
-	unsigned nrects = 0;
-	struct buf b;
-	int rc;
+	struct rfb_update_job *job;
 
 	if (!p->ready || conn_is_closing(p->conn))
 		return -EPIPE;
 	if (src->width != p->width || src->height != p->height)
 		return -EINVAL;
-	if (!enc)
-		enc = encoder_for(p, RFB_ENC_RAW);
-	if (!enc) {
-		out_of_memory(p);
+	job = rfb_peer_prepare_update(p, rects, n);
+	if (!job)
 		return -ENOMEM;
-	}
-	buf_init(&b);
-	/* The rect count is patched in once the encoder has run: some
-	 * encoders split rects. */
-	rc = rfb_write_update_header(&b, 0);
-	if (rc == 0)
-		rc = write_owed_pseudo(p, &b, &nrects);
-	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = enc->ops->encode(enc, &b, &p->conv, src, rects[i],
-				      &p->prefs, &nrects);
-	if (rc == 0 && nrects > UINT16_MAX - 1) {
-		if (p->has_last_rect)
-			rc = rfb_write_rect_header(&b, 0, 0, 0, 0,
-						   RFB_ENC_LAST_RECT);
-		else
-			rc = -E2BIG;
-		nrects = UINT16_MAX;
-	}
-	if (rc < 0) {
-		buf_fini(&b);
-		if (rc == -ENOMEM)
-			out_of_memory(p);
-		return rc;
-	}
-	put_be16(b.data + 2, (uint16_t)nrects);
-	rc = send_buf(p, &b);
-	buf_fini(&b);
-	if (rc == 0)
-		p->frames_sent++;
-	return rc;
+	rfb_update_job_encode(job, src);
+	return rfb_peer_finish_update(job);
 }
 
 int rfb_peer_send_resize(struct rfb_peer *p, uint32_t width, uint32_t height)
@@ -708,6 +795,7 @@ int rfb_peer_send_resize(struct rfb_peer *p, uint32_t width, uint32_t height)
 		return -ENOTSUP;
 	p->width = width;
 	p->height = height;
+	p->geometry_epoch++;
 	buf_init(&b);
 	if (rfb_write_update_header(&b, 1) ||
 	    (p->has_ext_desktop_size

@@ -90,6 +90,20 @@ void rfb_peer_refuse(struct rfb_peer *p, const char *message,
 int rfb_peer_send_update(struct rfb_peer *p, const struct fb_view *src,
 			 const struct fb_rect *rects, size_t n);
 
+/* The same in three steps, so the middle one can run on a worker thread:
+ * prepare (loop thread) copies what encoding needs and returns NULL when
+ * the peer is closing or already has a job; encode (any thread, one at a
+ * time) reads `src`, which must stay unchanged until it returns; finish
+ * (loop thread) sends the update and frees the job, and frees the peer if
+ * its connection closed meanwhile (on_close has already run then). */
+struct rfb_update_job;
+struct rfb_update_job *rfb_peer_prepare_update(struct rfb_peer *p,
+					       const struct fb_rect *rects,
+					       size_t n);
+void rfb_update_job_encode(struct rfb_update_job *job,
+			   const struct fb_view *src);
+int rfb_peer_finish_update(struct rfb_update_job *job);
+
 /* Tells the client the framebuffer is now width x height (DesktopSize).
  * Returns -ENOTSUP when the client did not announce DesktopSize. */
 int rfb_peer_send_resize(struct rfb_peer *p, uint32_t width, uint32_t height);

@@ -51,6 +51,9 @@ static void answer(struct control_conn *cc)
 	uv_read_stop((uv_stream_t *)&cc->pipe);
 	if (strcmp(cc->line, "status") == 0) {
 		session_status_json(s, &cc->reply);
+	} else if (strcmp(cc->line, "reset-stats") == 0) {
+		session_reset_stats(s);
+		buf_append(&cc->reply, "ok", 2);
 	} else if (strncmp(cc->line, "kick ", 5) == 0) {
 		unsigned long id = strtoul(cc->line + 5, &arg, 10);
 
@@ -60,7 +63,7 @@ static void answer(struct control_conn *cc)
 			buf_append(&cc->reply, "error: no such client", 21);
 	} else {
 		static const char usage[] =
-			"error: commands are: status, kick ID";
+			"error: commands are: status, kick ID, reset-stats";
 
 		buf_append(&cc->reply, usage, sizeof(usage) - 1);
 	}

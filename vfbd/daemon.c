@@ -130,6 +130,8 @@ int daemon_run(const struct vfbd_config *cfg)
 	char why[256];
 	int rc;
 
+	/* Idle-time accounting lets the session measure loop stalls. */
+	uv_loop_configure(d.loop, UV_METRICS_IDLE_TIME);
 	/* A peer that resets mid-write must give EPIPE, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 	rc = sources_open(cfg->source, &os, why, sizeof(why));

@@ -23,12 +23,22 @@
 /* Most raw bytes one update may carry; the rest stays pending for the
  * next one, so a huge frame never sits whole in the queue. */
 #define FRAME_BUDGET_BYTES (8u << 20)
+/* Updates bigger than this are encoded on libuv's thread pool from a
+ * snapshot, so the loop keeps serving input, accepts and timers. */
+#define OFFLOAD_BYTES (256u << 10)
 /* Connections that have not authenticated yet, at most. */
 #define PREAUTH_MAX 32u
 #define PREAUTH_READ_MAX 1024u
 
+struct encode_work;
+
 struct client {
 	struct client *next, *prev;
+	struct encode_work *work; /* an update being encoded off the loop */
+	/* Kept between offloaded updates: a fresh 8 MB buffer per frame
+	 * would cost the loop thousands of page faults each time. */
+	uint32_t *snapshot;
+	size_t snapshot_bytes;
 	struct session *s;
 	struct rfb_peer *peer;
 	unsigned id;
@@ -58,6 +68,9 @@ struct session {
 	uv_timer_t refresh_timer;
 	uv_timer_t housekeeping_timer;
 	uv_poll_t source_poll; /* the source's fd, when it has one */
+	/* The loop's longest busy stretch between two waits (a stall). */
+	uv_prepare_t loop_probe;
+	uint64_t probe_last_ns, probe_last_idle_ns, loop_max_busy_ns;
 	bool source_polled;
 	bool shadow_stale; /* damage came while nobody was watching */
 	bool interest_sent, interest_wanted;
@@ -151,14 +164,104 @@ static size_t take_budget(struct fb_rect *rects, size_t n, size_t cap,
 	return k;
 }
 
+struct encode_work {
+	uv_work_t req;
+	struct client *c; /* NULL once the client has gone */
+	struct rfb_update_job *job;
+	uint32_t *snapshot;
+	struct fb_view view;
+};
+
+static void try_send(struct client *c);
+
+static void encode_on_worker(uv_work_t *req)
+{
+	struct encode_work *w = req->data;
+
+	rfb_update_job_encode(w->job, &w->view);
+}
+
+static void encode_done(uv_work_t *req, int status)
+{
+	struct encode_work *w = req->data;
+	struct client *c = w->c;
+	int rc = rfb_peer_finish_update(w->job);
+
+	if (!c) {
+		free(w->snapshot);
+		free(w);
+		return; /* the peer was freed by finish */
+	}
+	c->snapshot = w->snapshot;
+	free(w);
+	c->work = NULL;
+	if (rc < 0 && rc != -ENOMEM)
+		rfb_peer_close(c->peer, "io-error", true);
+	else
+		try_send(c);
+}
+
+/* Copies the rects out of the shadow and queues the encoding on the
+ * thread pool; the shadow may change meanwhile without tearing them.
+ * Returns 0, or -ENOMEM (then the caller encodes inline). */
+static int offload(struct client *c, const struct fb_rect *rects, size_t k)
+{
+	struct session *s = c->s;
+	struct encode_work *w = calloc(1, sizeof(*w));
+	size_t width = s->shadow.width;
+	size_t bytes = width * s->shadow.height * 4;
+
+	if (!w)
+		return -ENOMEM;
+	if (c->snapshot && c->snapshot_bytes == bytes) {
+		w->snapshot = c->snapshot;
+	} else {
+		free(c->snapshot);
+		c->snapshot_bytes = 0;
+		w->snapshot = malloc(bytes);
+		if (!w->snapshot)
+			goto fail;
+		c->snapshot_bytes = bytes;
+	}
+	c->snapshot = NULL; /* the work owns it until done */
+	for (size_t i = 0; i < k; i++)
+		for (uint32_t y = rects[i].y; y < rects[i].y + rects[i].h; y++)
+			memcpy(w->snapshot + y * width + rects[i].x,
+			       s->shadow.pixels + y * width + rects[i].x,
+			       (size_t)rects[i].w * 4);
+	w->view = (struct fb_view){(const uint8_t *)w->snapshot, (uint32_t)width,
+				   s->shadow.height, width * 4};
+	w->job = rfb_peer_prepare_update(c->peer, rects, k);
+	if (!w->job)
+		goto fail;
+	w->c = c;
+	w->req.data = w;
+	if (uv_queue_work(s->loop, &w->req, encode_on_worker, encode_done) <
+	    0) {
+		rfb_update_job_encode(w->job, &w->view);
+		rfb_peer_finish_update(w->job);
+		free(w->snapshot);
+		free(w);
+		return 0;
+	}
+	c->work = w;
+	return 0;
+fail:
+	free(w->snapshot);
+	c->snapshot_bytes = 0;
+	free(w);
+	return -ENOMEM;
+}
+
 static void try_send(struct client *c)
 {
 	struct session *s = c->s;
 	struct conn *conn = rfb_peer_conn(c->peer);
 	struct fb_view view = shadow_view(s);
 	size_t n, total, k;
+	uint64_t bytes = 0;
 
-	if (!c->ready || !(c->update_wanted || c->continuous) ||
+	if (!c->ready || !(c->update_wanted || c->continuous) || c->work ||
 	    conn_is_closing(conn) || conn_queued(conn) > 0)
 		return;
 	if (fb_region_empty(&c->pending) && !c->reply_owed &&
@@ -172,6 +275,11 @@ static void try_send(struct client *c)
 		fb_region_add_rect(&c->pending, s->rects[i]);
 	c->update_wanted = false;
 	c->reply_owed = false;
+	for (size_t i = 0; i < k; i++)
+		bytes += (uint64_t)s->rects[i].w * s->rects[i].h *
+			 rfb_peer_bytes_per_pixel(c->peer);
+	if (bytes >= OFFLOAD_BYTES && offload(c, s->rects, k) == 0)
+		return;
 	if (rfb_peer_send_update(c->peer, &view, s->rects, k) < 0)
 		rfb_peer_close(c->peer, "io-error", true);
 }
@@ -248,6 +356,9 @@ static void run_sync(void *arg)
 /* Brings the shadow up to date with the source; returns changed tiles. */
 static long sync_shadow(struct session *s, const struct fb_damage *hint)
 {
+	/* Not a compound literal in the block below: that one would die
+	 * with the block while `hint` still points at it. */
+	static const struct fb_damage all = {.all = true};
 	struct fb_view live;
 	long n;
 
@@ -256,7 +367,7 @@ static long sync_shadow(struct session *s, const struct fb_damage *hint)
 	if (live.width != s->shadow.width || live.height != s->shadow.height) {
 		if (follow_resize(s, live.width, live.height) < 0)
 			return 0;
-		hint = &(const struct fb_damage){.all = true};
+		hint = &all;
 	}
 	{
 		struct sync_args a = {s, &live, hint, 0};
@@ -376,6 +487,31 @@ static void on_source_readable(uv_poll_t *h, int status, int events)
 		return;
 	refresh(s);
 	schedule_refresh(s);
+}
+
+/* Runs once per loop iteration, just before the loop waits: the time
+ * since the previous one minus the time spent waiting is how long the
+ * loop was busy, i.e. how long an event could have waited. */
+static void on_loop_probe(uv_prepare_t *h)
+{
+	struct session *s = h->data;
+	uint64_t now = uv_hrtime();
+	uint64_t idle = uv_metrics_idle_time(s->loop);
+
+	if (s->probe_last_ns) {
+		uint64_t busy = (now - s->probe_last_ns) -
+				(idle - s->probe_last_idle_ns);
+
+		if (busy > s->loop_max_busy_ns)
+			s->loop_max_busy_ns = busy;
+	}
+	s->probe_last_ns = now;
+	s->probe_last_idle_ns = idle;
+}
+
+void session_reset_stats(struct session *s)
+{
+	s->loop_max_busy_ns = 0;
 }
 
 void session_on_finished(struct session *s, void (*cb)(void *ctx), void *ctx)
@@ -651,6 +787,9 @@ static void peer_on_close(struct rfb_peer *p, const char *reason)
 		 (unsigned long long)conn_bytes_out(conn),
 		 (unsigned long long)(clock_now_ms() - c->connected_ms));
 	count_close(s, reason);
+	if (c->work)
+		c->work->c = NULL; /* the worker's result is dropped */
+	free(c->snapshot);
 	if (c->ready) {
 		s->n_ready--;
 		/* A key held by a client that vanished must not stay down. */
@@ -799,6 +938,10 @@ struct session *session_new(uv_loop_t *loop, const struct vfbd_config *cfg,
 		s->source_polled = true;
 		uv_poll_start(&s->source_poll, UV_READABLE, on_source_readable);
 	}
+	uv_prepare_init(loop, &s->loop_probe);
+	s->loop_probe.data = s;
+	uv_prepare_start(&s->loop_probe, on_loop_probe);
+	uv_unref((uv_handle_t *)&s->loop_probe);
 	/* Before any client: the first connection compares everything. */
 	s->shadow_stale = true;
 	return s;
@@ -815,6 +958,7 @@ void session_shutdown(struct session *s)
 	uv_close((uv_handle_t *)&s->housekeeping_timer, NULL);
 	if (s->source_polled)
 		uv_close((uv_handle_t *)&s->source_poll, NULL);
+	uv_close((uv_handle_t *)&s->loop_probe, NULL);
 }
 
 void session_free(struct session *s)
@@ -887,7 +1031,8 @@ void session_status_json(struct session *s, struct buf *out)
 		    (unsigned long long)(now - c->connected_ms));
 		first = false;
 	}
-	put(out, "],\"closed\":{");
+	put(out, "],\"loop_max_stall_ms\":%.3f,\"closed\":{",
+	    (double)s->loop_max_busy_ns / 1e6);
 	first = true;
 	for (size_t i = 0; i < sizeof(s->closes) / sizeof(s->closes[0]) &&
 			   s->closes[i].reason;

@@ -38,6 +38,9 @@ void session_free(struct session *s);
  * the last send progress) and close reasons counted so far. */
 void session_status_json(struct session *s, struct buf *out);
 
+/* Starts the figures in the status report afresh (loop_max_stall_ms). */
+void session_reset_stats(struct session *s);
+
 /* Closes client `id` with reason `kicked`; 0 or -ENOENT. */
 int session_kick_client(struct session *s, unsigned id);
 
