@@ -11,11 +11,13 @@
 
 #define CONN_READ_INITIAL 4096u
 #define CONN_WRITE_BATCH 64u
+#define CONN_WRITE_SLICE (256u << 10)
 
 struct chunk {
 	struct chunk *next;
 	uint8_t *data;
 	size_t len;
+	size_t off; /* bytes already written */
 };
 
 struct conn {
@@ -47,8 +49,9 @@ struct conn {
 	uint64_t partial_since_ms; /* an incomplete message began; 0: none */
 
 	/* Send queue: chunks not yet handed to libuv, and those in flight. */
+	/* The queue; its first `inflight` bytes are handed to libuv. */
 	struct chunk *head, *tail;
-	struct chunk *inflight;
+	size_t inflight;
 	size_t queued;
 	uint64_t bytes_out;
 	uint64_t last_progress_ms;
@@ -141,7 +144,6 @@ static void free_chunks(struct chunk *ch)
 static void conn_free(struct conn *c)
 {
 	free_chunks(c->head);
-	free_chunks(c->inflight);
 	free(c->rbuf);
 	free(c);
 }
@@ -264,23 +266,40 @@ static void note_progress(struct conn *c)
 	c->last_progress_ms = clock_now_ms();
 }
 
+/* Drops `n` written bytes from the front of the queue. */
+static void consume(struct conn *c, size_t n)
+{
+	while (n && c->head) {
+		struct chunk *ch = c->head;
+		size_t left = ch->len - ch->off;
+
+		if (n < left) {
+			ch->off += n;
+			return;
+		}
+		n -= left;
+		c->head = ch->next;
+		if (!c->head)
+			c->tail = NULL;
+		free(ch->data);
+		free(ch);
+	}
+}
+
 static void on_written(uv_write_t *req, int status)
 {
 	struct conn *c = req->data;
-	struct chunk *done = c->inflight;
-	size_t n = 0;
+	size_t n = c->inflight;
 
-	for (struct chunk *ch = done; ch; ch = ch->next)
-		n += ch->len;
-	c->inflight = NULL;
+	c->inflight = 0;
 	c->write_in_flight = false;
-	free_chunks(done);
 	if (status < 0) {
 		/* uv_close cancels writes with UV_ECANCELED; nothing to do. */
 		if (!c->closing)
 			conn_close(c, reason_for_error(c, status), true);
 		return;
 	}
+	consume(c, n);
 	c->queued -= n;
 	c->bytes_out += n;
 	note_progress(c);
@@ -297,32 +316,37 @@ static void on_written(uv_write_t *req, int status)
 	c->ops->on_drain(c);
 }
 
+/* Hands at most CONN_WRITE_SLICE bytes to the kernel per loop iteration:
+ * a big frame then goes out over several iterations (the write callback
+ * runs on the next one) and input, accepts and timers are served in
+ * between. */
 static void start_write(struct conn *c)
 {
 	uv_buf_t bufs[CONN_WRITE_BATCH];
 	unsigned n = 0;
-	struct chunk *last = NULL;
+	size_t total = 0;
 	int rc;
 
 	if (c->write_in_flight || !c->head)
 		return;
-	for (struct chunk *ch = c->head; ch && n < CONN_WRITE_BATCH;
+	for (struct chunk *ch = c->head;
+	     ch && n < CONN_WRITE_BATCH && total < CONN_WRITE_SLICE;
 	     ch = ch->next) {
-		bufs[n++] = uv_buf_init((char *)ch->data, (unsigned)ch->len);
-		last = ch;
+		size_t len = ch->len - ch->off;
+
+		if (len > CONN_WRITE_SLICE - total)
+			len = CONN_WRITE_SLICE - total;
+		bufs[n++] = uv_buf_init((char *)ch->data + ch->off,
+					(unsigned)len);
+		total += len;
 	}
-	c->inflight = c->head;
-	c->head = last->next;
-	if (!c->head)
-		c->tail = NULL;
-	last->next = NULL;
+	c->inflight = total;
 	c->write_in_flight = true;
 	c->write_req.data = c;
 	rc = uv_write(&c->write_req, &c->sock.stream, bufs, n, on_written);
 	if (rc < 0) {
 		c->write_in_flight = false;
-		free_chunks(c->inflight);
-		c->inflight = NULL;
+		c->inflight = 0;
 		conn_close(c, reason_for_error(c, rc), true);
 	}
 }
@@ -357,6 +381,7 @@ int conn_send(struct conn *c, uint8_t *data, size_t len)
 	ch->next = NULL;
 	ch->data = data;
 	ch->len = len;
+	ch->off = 0;
 	if (c->queued == 0)
 		note_progress(c);
 	c->queued += len;

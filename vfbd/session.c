@@ -71,6 +71,9 @@ struct session {
 	/* The loop's longest busy stretch between two waits (a stall). */
 	uv_prepare_t loop_probe;
 	uint64_t probe_last_ns, probe_last_idle_ns, loop_max_busy_ns;
+	/* The same in CPU time of the loop thread: what the loop itself
+	 * spent, without the time a busy machine did not run it. */
+	uint64_t probe_last_cpu_ns, loop_max_cpu_ns;
 	bool source_polled;
 	bool shadow_stale; /* damage came while nobody was watching */
 	bool interest_sent, interest_wanted;
@@ -498,20 +501,29 @@ static void on_loop_probe(uv_prepare_t *h)
 	uint64_t now = uv_hrtime();
 	uint64_t idle = uv_metrics_idle_time(s->loop);
 
+	struct timespec ts;
+	uint64_t cpu;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	cpu = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	if (s->probe_last_ns) {
 		uint64_t busy = (now - s->probe_last_ns) -
 				(idle - s->probe_last_idle_ns);
 
 		if (busy > s->loop_max_busy_ns)
 			s->loop_max_busy_ns = busy;
+		if (cpu - s->probe_last_cpu_ns > s->loop_max_cpu_ns)
+			s->loop_max_cpu_ns = cpu - s->probe_last_cpu_ns;
 	}
 	s->probe_last_ns = now;
 	s->probe_last_idle_ns = idle;
+	s->probe_last_cpu_ns = cpu;
 }
 
 void session_reset_stats(struct session *s)
 {
 	s->loop_max_busy_ns = 0;
+	s->loop_max_cpu_ns = 0;
 }
 
 void session_on_finished(struct session *s, void (*cb)(void *ctx), void *ctx)
@@ -1031,8 +1043,10 @@ void session_status_json(struct session *s, struct buf *out)
 		    (unsigned long long)(now - c->connected_ms));
 		first = false;
 	}
-	put(out, "],\"loop_max_stall_ms\":%.3f,\"closed\":{",
-	    (double)s->loop_max_busy_ns / 1e6);
+	put(out,
+	    "],\"loop_max_stall_ms\":%.3f,\"loop_max_stall_cpu_ms\":%.3f,"
+	    "\"closed\":{",
+	    (double)s->loop_max_busy_ns / 1e6, (double)s->loop_max_cpu_ns / 1e6);
 	first = true;
 	for (size_t i = 0; i < sizeof(s->closes) / sizeof(s->closes[0]) &&
 			   s->closes[i].reason;
