@@ -66,6 +66,45 @@ void fb_region_add_rect(struct fb_region *r, struct fb_rect rect)
 			fb_region_add_tile(r, col, row);
 }
 
+void fb_region_remove_inside(struct fb_region *r, struct fb_rect rect)
+{
+	uint32_t c0, c1, r0, r1;
+
+	if (!fb_rect_clip(&rect, r->width, r->height))
+		return;
+	/* First and last tiles wholly inside; edge tiles of the frame
+	 * count as whole when the rect reaches the frame's edge. */
+	c0 = (rect.x + FB_TILE_W - 1) / FB_TILE_W;
+	r0 = (rect.y + FB_TILE_H - 1) / FB_TILE_H;
+	c1 = rect.x + rect.w == r->width ? r->cols
+					 : (rect.x + rect.w) / FB_TILE_W;
+	r1 = rect.y + rect.h == r->height ? r->rows
+					  : (rect.y + rect.h) / FB_TILE_H;
+	for (uint32_t row = r0; row < r1; row++) {
+		for (uint32_t col = c0; col < c1; col++) {
+			uint8_t *t = &r->tiles[(size_t)row * r->cols + col];
+
+			if (*t) {
+				*t = 0;
+				r->count--;
+			}
+		}
+	}
+}
+
+bool fb_region_touches(const struct fb_region *r, struct fb_rect rect)
+{
+	if (r->count == 0 || !fb_rect_clip(&rect, r->width, r->height))
+		return false;
+	for (uint32_t row = rect.y / FB_TILE_H;
+	     row <= (rect.y + rect.h - 1) / FB_TILE_H; row++)
+		for (uint32_t col = rect.x / FB_TILE_W;
+		     col <= (rect.x + rect.w - 1) / FB_TILE_W; col++)
+			if (r->tiles[(size_t)row * r->cols + col])
+				return true;
+	return false;
+}
+
 void fb_region_add_all(struct fb_region *r)
 {
 	size_t n = (size_t)r->cols * r->rows;

@@ -38,6 +38,12 @@ void fb_region_add_all(struct fb_region *r);
 /* Marks tile (col, row); both must be in range. */
 void fb_region_add_tile(struct fb_region *r, uint32_t col, uint32_t row);
 
+/* Clears the tiles that lie entirely inside `rect`. */
+void fb_region_remove_inside(struct fb_region *r, struct fb_rect rect);
+
+/* True when any tile `rect` touches is set. */
+bool fb_region_touches(const struct fb_region *r, struct fb_rect rect);
+
 /* dst |= src; both must have the same geometry. */
 void fb_region_merge(struct fb_region *dst, const struct fb_region *src);
 

@@ -1,4 +1,5 @@
 #include "fb/shadow.h"
+#include "fb/motion.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -79,22 +80,71 @@ static long sync_run(struct fb_shadow *s, const struct fb_view *live,
 	if (ndirty == 0)
 		return 0;
 	for (uint32_t c = c0; c < c1; c++) {
-		uint32_t tx = c * FB_TILE_W;
-		uint32_t tw = x1 - tx < FB_TILE_W ? x1 - tx : FB_TILE_W;
-
-		if (!s->dirty[c])
-			continue;
-		for (uint32_t y = y0; y < y1; y++)
-			memcpy(s->pixels + (size_t)y * s->width + tx,
-			       live_row(live, tx, y), (size_t)tw * 4);
-		fb_region_add_tile(changed, c, row);
-		n++;
+		if (s->dirty[c]) {
+			fb_region_add_tile(changed, c, row);
+			n++;
+		}
 	}
 	return n;
 }
 
+/* Copies the changed tiles from live into the shadow. */
+static void copy_changed(struct fb_shadow *s, const struct fb_view *live,
+			 const struct fb_region *changed)
+{
+	for (uint32_t row = 0; row < changed->rows; row++) {
+		const uint8_t *t = changed->tiles + (size_t)row * changed->cols;
+		uint32_t y0 = row * FB_TILE_H;
+		uint32_t y1 = y0 + FB_TILE_H < s->height ? y0 + FB_TILE_H
+							  : s->height;
+		uint32_t col = 0;
+
+		while (col < changed->cols) {
+			uint32_t x0, x1;
+
+			if (!t[col]) {
+				col++;
+				continue;
+			}
+			x0 = col * FB_TILE_W;
+			while (col < changed->cols && t[col])
+				col++;
+			x1 = col * FB_TILE_W < s->width ? col * FB_TILE_W
+							: s->width;
+			for (uint32_t y = y0; y < y1; y++)
+				memcpy(s->pixels + (size_t)y * s->width + x0,
+				       live_row(live, x0, y),
+				       (size_t)(x1 - x0) * 4);
+		}
+	}
+}
+
+/* The bounding box of the changed tiles, in pixels. */
+static struct fb_rect changed_box(const struct fb_shadow *s,
+				  const struct fb_region *changed)
+{
+	uint32_t c0 = changed->cols, c1 = 0, r0 = changed->rows, r1 = 0;
+	struct fb_rect box;
+
+	for (uint32_t row = 0; row < changed->rows; row++) {
+		for (uint32_t col = 0; col < changed->cols; col++) {
+			if (!changed->tiles[(size_t)row * changed->cols + col])
+				continue;
+			c0 = col < c0 ? col : c0;
+			c1 = col + 1 > c1 ? col + 1 : c1;
+			r0 = row < r0 ? row : r0;
+			r1 = row + 1 > r1 ? row + 1 : r1;
+		}
+	}
+	box = (struct fb_rect){c0 * FB_TILE_W, r0 * FB_TILE_H,
+			       (c1 - c0) * FB_TILE_W, (r1 - r0) * FB_TILE_H};
+	fb_rect_clip(&box, s->width, s->height);
+	return box;
+}
+
 long fb_shadow_sync(struct fb_shadow *s, const struct fb_view *live,
-		    const struct fb_damage *hint, struct fb_region *changed)
+		    const struct fb_damage *hint, struct fb_region *changed,
+		    struct fb_move *move)
 {
 	struct fb_region *hinted = &s->hinted;
 	long n = 0;
@@ -127,5 +177,14 @@ long fb_shadow_sync(struct fb_shadow *s, const struct fb_view *live,
 			n += sync_run(s, live, row, c0, col, changed);
 		}
 	}
+	if (move) {
+		move->dst.w = 0;
+		/* Before the copy the shadow still holds the old frame. */
+		if (n >= (long)(2 * FB_MOTION_MIN_ROWS / FB_TILE_H))
+			fb_motion_find(s->pixels, s->width, live,
+				       changed_box(s, changed), move);
+	}
+	if (n > 0)
+		copy_changed(s, live, changed);
 	return n;
 }

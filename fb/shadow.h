@@ -6,6 +6,7 @@
 #define VFBD_FB_SHADOW_H
 
 #include "fb/fb.h"
+#include "fb/motion.h"
 #include "fb/region.h"
 
 struct fb_shadow {
@@ -21,9 +22,14 @@ void fb_shadow_fini(struct fb_shadow *s);
 
 /* Compares `live` with the shadow inside `hint` (clipped; hint->all means
  * everywhere), copies the tiles that differ and adds them to `changed`
- * (a region of the shadow's geometry). Returns the number of changed
- * tiles, or -EINVAL when the view's geometry is not the shadow's. */
+ * (a region of the shadow's geometry, empty on entry so that it ends up
+ * holding this sync's tiles only). When `move` is not NULL, content that
+ * moved vertically inside the changed area is looked for before the copy
+ * and reported there (move->dst.w == 0: none). Returns the number of
+ * changed tiles, or -EINVAL when the view's geometry is not the
+ * shadow's. */
 long fb_shadow_sync(struct fb_shadow *s, const struct fb_view *live,
-		    const struct fb_damage *hint, struct fb_region *changed);
+		    const struct fb_damage *hint, struct fb_region *changed,
+		    struct fb_move *move);
 
 #endif

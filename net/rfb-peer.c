@@ -34,6 +34,10 @@ struct rfb_peer {
 	bool owe_qemu_key_ack;
 	bool owe_pointer_mode;
 	bool owe_layout;
+	bool has_copyrect;
+	bool owe_copy;
+	struct fb_rect copy_dst;
+	uint32_t copy_src_x, copy_src_y;
 	uint16_t layout_reason, layout_status;
 	/* The client's preferred encoding that vfbd has, and instances kept
 	 * per encoding so zlib streams survive a switch back and forth. */
@@ -60,7 +64,22 @@ uint64_t rfb_peer_frames_sent(const struct rfb_peer *p)
 
 bool rfb_peer_has_pending(const struct rfb_peer *p)
 {
-	return p->owe_qemu_key_ack || p->owe_pointer_mode || p->owe_layout;
+	return p->owe_qemu_key_ack || p->owe_pointer_mode || p->owe_layout ||
+	       p->owe_copy;
+}
+
+int rfb_peer_queue_copy(struct rfb_peer *p, struct fb_rect dst,
+			uint32_t src_x, uint32_t src_y)
+{
+	if (!p->has_copyrect)
+		return -ENOTSUP;
+	if (p->owe_copy)
+		return -EBUSY;
+	p->owe_copy = true;
+	p->copy_dst = dst;
+	p->copy_src_x = src_x;
+	p->copy_src_y = src_y;
+	return 0;
 }
 
 void rfb_peer_set_pointer_absolute(struct rfb_peer *p, bool absolute)
@@ -358,6 +377,7 @@ static void on_set_encodings(struct rfb_peer *p, const uint8_t *list,
 	p->has_last_rect = false;
 	p->has_ext_desktop_size = false;
 	p->has_pointer_change = false;
+	p->has_copyrect = false;
 	p->encoding = RFB_ENC_RAW;
 	p->prefs.compress_level = -1;
 	p->prefs.quality_level = -1;
@@ -370,6 +390,8 @@ static void on_set_encodings(struct rfb_peer *p, const uint8_t *list,
 			p->has_last_rect = true;
 		else if (enc == RFB_ENC_EXTENDED_DESKTOP_SIZE)
 			p->has_ext_desktop_size = true;
+		else if (enc == RFB_ENC_COPYRECT)
+			p->has_copyrect = true;
 		else if (enc == RFB_ENC_QEMU_POINTER_MOTION_CHANGE)
 			p->has_pointer_change = true;
 		else if (enc == RFB_ENC_QEMU_EXTENDED_KEY_EVENT)
@@ -658,6 +680,18 @@ static int write_owed_pseudo(struct rfb_peer *p, struct buf *b,
 		p->owe_layout = false;
 		(*nrects)++;
 	}
+	/* The copy reads the client's pixels as they are before this
+	 * update's other rects land, so it goes first. */
+	if (p->owe_copy) {
+		if (rfb_write_rect_header(b, p->copy_dst.x, p->copy_dst.y,
+					  p->copy_dst.w, p->copy_dst.h,
+					  RFB_ENC_COPYRECT) ||
+		    buf_put_be16(b, (uint16_t)p->copy_src_x) ||
+		    buf_put_be16(b, (uint16_t)p->copy_src_y))
+			return -ENOMEM;
+		p->owe_copy = false;
+		(*nrects)++;
+	}
 	return 0;
 }
 
@@ -806,8 +840,9 @@ int rfb_peer_send_resize(struct rfb_peer *p, uint32_t width, uint32_t height)
 		out_of_memory(p);
 		return -ENOMEM;
 	}
-	/* A layout owed from before the resize would carry old sizes. */
+	/* A layout or copy owed from before the resize is meaningless. */
 	p->owe_layout = false;
+	p->owe_copy = false;
 	rc = send_buf(p, &b);
 	buf_fini(&b);
 	return rc;

@@ -96,7 +96,7 @@ static void do_sync_same(void *arg)
 
 	fb_region_clear(&c->changed);
 	sink_int += (int)fb_shadow_sync(&c->shadow, &c->va, &c->hint,
-					&c->changed);
+					&c->changed, NULL);
 }
 
 static void do_sync_flip(void *arg)
@@ -106,7 +106,7 @@ static void do_sync_flip(void *arg)
 	fb_region_clear(&c->changed);
 	c->flip ^= 1;
 	sink_int += (int)fb_shadow_sync(&c->shadow, c->flip ? &c->vb : &c->va,
-					&c->hint, &c->changed);
+					&c->hint, &c->changed, NULL);
 }
 
 static void do_sync_one_tile(void *arg)
@@ -117,7 +117,7 @@ static void do_sync_one_tile(void *arg)
 	c->a[(H / 2) * W + W / 2] ^= 0x00ffffffu;
 	fb_region_clear(&c->changed);
 	sink_int += (int)fb_shadow_sync(&c->shadow, &c->va, &c->hint,
-					&c->changed);
+					&c->changed, NULL);
 }
 
 static void fill(uint32_t *p, uint32_t seed)
@@ -149,13 +149,13 @@ static int bench_compare(void)
 	c.va = (struct fb_view){(const uint8_t *)c.a, W, H, (size_t)W * 4};
 	c.vb = (struct fb_view){(const uint8_t *)c.b, W, H, (size_t)W * 4};
 	c.hint.all = true;
-	fb_shadow_sync(&c.shadow, &c.va, &c.hint, &c.changed);
+	fb_shadow_sync(&c.shadow, &c.va, &c.hint, &c.changed, NULL);
 
 	t_memcmp = median_seconds(do_memcmp, &c);
 	t_memcpy = median_seconds(do_memcpy, &c);
 	t_same = median_seconds(do_sync_same, &c);
 	t_all = median_seconds(do_sync_flip, &c);
-	fb_shadow_sync(&c.shadow, &c.va, &c.hint, &c.changed);
+	fb_shadow_sync(&c.shadow, &c.va, &c.hint, &c.changed, NULL);
 	t_one = median_seconds(do_sync_one_tile, &c);
 	t_full = t_same;
 

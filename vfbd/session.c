@@ -86,6 +86,8 @@ struct session {
 	struct fb_rect *rects;
 	size_t rects_cap;
 	struct auth_throttle throttle;
+	uint64_t moves_found, copies_sent; /* scroll detection at work */
+	uint64_t frames_changed; /* shadow syncs that found changes */
 	/* Close reasons seen so far, for the status report. */
 	struct {
 		const char *reason;
@@ -346,6 +348,7 @@ struct sync_args {
 	const struct fb_view *live;
 	const struct fb_damage *hint;
 	long changed;
+	struct fb_move move;
 };
 
 static void run_sync(void *arg)
@@ -353,7 +356,21 @@ static void run_sync(void *arg)
 	struct sync_args *a = arg;
 
 	a->changed = fb_shadow_sync(&a->s->shadow, a->live, a->hint,
-				    &a->s->changed);
+				    &a->s->changed, &a->move);
+}
+
+/* A move found in the shadow becomes a CopyRect for a client whose
+ * pixels at the source are current: nothing pending there. */
+static bool offer_move(struct client *c, const struct fb_move *m)
+{
+	struct fb_rect src = m->dst;
+
+	src.y = (uint32_t)((int64_t)src.y + m->dy);
+	if (fb_region_touches(&c->pending, src) ||
+	    rfb_peer_queue_copy(c->peer, m->dst, src.x, src.y) < 0)
+		return false;
+	c->s->copies_sent++;
+	return true;
 }
 
 /* Brings the shadow up to date with the source; returns changed tiles. */
@@ -363,6 +380,7 @@ static long sync_shadow(struct session *s, const struct fb_damage *hint)
 	 * with the block while `hint` still points at it. */
 	static const struct fb_damage all = {.all = true};
 	struct fb_view live;
+	struct fb_move a_move = {{0, 0, 0, 0}, 0};
 	long n;
 
 	if (s->src->ops->view(s->src, &live) < 0)
@@ -373,19 +391,33 @@ static long sync_shadow(struct session *s, const struct fb_damage *hint)
 		hint = &all;
 	}
 	{
-		struct sync_args a = {s, &live, hint, 0};
+		struct sync_args a = {s, &live, hint, 0, {{0, 0, 0, 0}, 0}};
 
 		/* Live memory may be truncated under us (shm): a SIGBUS
 		 * then ends this compare, not the daemon. */
-		if (fb_memguard_run(run_sync, &a) < 0)
+		if (fb_memguard_run(run_sync, &a) < 0) {
 			log_warn("source-read-fault",
 				 "reason=\"memory vanished during compare\"");
+			a.move.dst.w = 0;
+		}
 		n = a.changed;
+		a_move = a.move;
+		if (a_move.dst.w)
+			s->moves_found++;
 	}
 	if (n <= 0)
 		return 0;
-	for (struct client *c = s->clients; c; c = c->next)
+	s->frames_changed++;
+	for (struct client *c = s->clients; c; c = c->next) {
+		bool copied = a_move.dst.w && c->ready &&
+			      offer_move(c, &a_move);
+
 		fb_region_merge(&c->pending, &s->changed);
+		/* After the CopyRect the client's pixels inside dst are the
+		 * new ones, whatever was pending there before. */
+		if (copied)
+			fb_region_remove_inside(&c->pending, a_move.dst);
+	}
 	fb_region_clear(&s->changed);
 	return n;
 }
@@ -1045,8 +1077,12 @@ void session_status_json(struct session *s, struct buf *out)
 	}
 	put(out,
 	    "],\"loop_max_stall_ms\":%.3f,\"loop_max_stall_cpu_ms\":%.3f,"
-	    "\"closed\":{",
-	    (double)s->loop_max_busy_ns / 1e6, (double)s->loop_max_cpu_ns / 1e6);
+	    "\"frames_changed\":%llu,\"moves_found\":%llu,"
+	    "\"copyrects_sent\":%llu,\"closed\":{",
+	    (double)s->loop_max_busy_ns / 1e6, (double)s->loop_max_cpu_ns / 1e6,
+	    (unsigned long long)s->frames_changed,
+	    (unsigned long long)s->moves_found,
+	    (unsigned long long)s->copies_sent);
 	first = true;
 	for (size_t i = 0; i < sizeof(s->closes) / sizeof(s->closes[0]) &&
 			   s->closes[i].reason;

@@ -74,7 +74,7 @@ static long sync_all(struct fixture *f)
 {
 	struct fb_damage all = {.all = true};
 
-	return fb_shadow_sync(&f->s, &f->view, &all, &f->changed);
+	return fb_shadow_sync(&f->s, &f->view, &all, &f->changed, NULL);
 }
 
 static long sync_rects(struct fixture *f, const struct fb_rect *rects,
@@ -85,7 +85,7 @@ static long sync_rects(struct fixture *f, const struct fb_rect *rects,
 	assert_true(n <= FB_DAMAGE_MAX_RECTS);
 	if (n)
 		memcpy(hint.rects, rects, n * sizeof(*rects));
-	return fb_shadow_sync(&f->s, &f->view, &hint, &f->changed);
+	return fb_shadow_sync(&f->s, &f->view, &hint, &f->changed, NULL);
 }
 
 static bool shadow_equals_live(const struct fixture *f)
@@ -394,11 +394,11 @@ static void test_hint_hostile(void **state)
 					  .n = FB_DAMAGE_MAX_RECTS + 1};
 
 		assert_int_equal(
-			fb_shadow_sync(&f.s, &f.view, &bogus, &f.changed), 1);
+			fb_shadow_sync(&f.s, &f.view, &bogus, &f.changed, NULL), 1);
 		bogus.n = UINT32_MAX;
 		set_px(&f, 601, 400, get_px(&f, 601, 400) ^ 0xff);
 		assert_int_equal(
-			fb_shadow_sync(&f.s, &f.view, &bogus, &f.changed), 1);
+			fb_shadow_sync(&f.s, &f.view, &bogus, &f.changed, NULL), 1);
 	}
 	assert_true(tile_set(&f.changed, 9, 25));
 	assert_true(shadow_equals_live(&f));
@@ -417,20 +417,20 @@ static void test_geometry_mismatch(void **state)
 
 	v = f.view;
 	v.width = 639;
-	assert_int_equal(fb_shadow_sync(&f.s, &v, &all, &f.changed), -EINVAL);
+	assert_int_equal(fb_shadow_sync(&f.s, &v, &all, &f.changed, NULL), -EINVAL);
 	v = f.view;
 	v.height = 481;
-	assert_int_equal(fb_shadow_sync(&f.s, &v, &all, &f.changed), -EINVAL);
+	assert_int_equal(fb_shadow_sync(&f.s, &v, &all, &f.changed, NULL), -EINVAL);
 	v = f.view;
 	v.stride = 640 * 4 - 1;
-	assert_int_equal(fb_shadow_sync(&f.s, &v, &all, &f.changed), -EINVAL);
+	assert_int_equal(fb_shadow_sync(&f.s, &v, &all, &f.changed, NULL), -EINVAL);
 	v.stride = 0;
-	assert_int_equal(fb_shadow_sync(&f.s, &v, &all, &f.changed), -EINVAL);
+	assert_int_equal(fb_shadow_sync(&f.s, &v, &all, &f.changed, NULL), -EINVAL);
 
 	assert_int_equal(fb_region_init(&other, 640, 479), 0);
-	assert_int_equal(fb_shadow_sync(&f.s, &f.view, &all, &other), -EINVAL);
+	assert_int_equal(fb_shadow_sync(&f.s, &f.view, &all, &other, NULL), -EINVAL);
 	assert_int_equal(fb_region_reset(&other, 641, 480), 0);
-	assert_int_equal(fb_shadow_sync(&f.s, &f.view, &all, &other), -EINVAL);
+	assert_int_equal(fb_shadow_sync(&f.s, &f.view, &all, &other, NULL), -EINVAL);
 	fb_region_fini(&other);
 
 	/* Nothing was compared or copied by the refused calls. */
@@ -441,7 +441,7 @@ static void test_geometry_mismatch(void **state)
 	/* The exact minimum stride is fine. */
 	v = f.view;
 	v.stride = 640 * 4;
-	assert_true(fb_shadow_sync(&f.s, &v, &all, &f.changed) > 0);
+	assert_true(fb_shadow_sync(&f.s, &v, &all, &f.changed, NULL) > 0);
 	fx_fini(&f);
 }
 

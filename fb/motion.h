@@ -1,0 +1,30 @@
+/* Finding content that moved: when a text console scrolls, most of the
+ * changed area equals old content shifted vertically. Sending that as a
+ * CopyRect plus the uncovered strip costs a few bytes instead of the
+ * whole area. */
+#ifndef VFBD_FB_MOTION_H
+#define VFBD_FB_MOTION_H
+
+#include "fb/fb.h"
+
+/* A vertical move: the new pixels of `dst` equal the old pixels of the
+ * same rect shifted by `dy` rows (source y = dst.y + dy). */
+struct fb_move {
+	struct fb_rect dst;
+	int32_t dy;
+};
+
+/* Moves shorter than this many rows are not worth a CopyRect. */
+#define FB_MOTION_MIN_ROWS 32u
+
+/* Looks inside `box` for rows of `live` that equal rows of `old` (the
+ * previous frame, XRGB8888, stride `old_stride` pixels, the same
+ * geometry as live) shifted vertically, and reports the longest run of
+ * them. Only rows inside `box` are considered on both sides. Returns
+ * true and fills `move` when a run of at least FB_MOTION_MIN_ROWS rows
+ * was found. */
+bool fb_motion_find(const uint32_t *old, size_t old_stride,
+		    const struct fb_view *live, struct fb_rect box,
+		    struct fb_move *move);
+
+#endif
