@@ -23,7 +23,7 @@ PREFIX ?= /usr/local
 FUZZ_SECONDS ?= 60
 PKG_CONFIG ?= pkg-config
 
-PKGS := libuv zlib libvncserver libturbojpeg
+PKGS := libuv zlib libturbojpeg libvncserver
 TEST_PKGS := cmocka libvncclient
 
 WARNINGS := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow \

@@ -30,6 +30,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,11 +57,11 @@
  * chunks, which go lossless instead. */
 #define TIGHT_JPEG_MIN_AREA 1024u
 
-/* Mean absolute gradient residual (per channel, over a sample) below
- * which a many-colour chunk counts as photo-like and gets the gradient
- * filter. Noise sits near 64, photos and ramps well below 20. */
-#define TIGHT_SMOOTH_THRESHOLD 20u
-#define TIGHT_SMOOTH_ROWS      32u
+/* A many-colour chunk gets the gradient filter when, on a sample of up
+ * to SMOOTH_ROWS rows, its residuals carry less than SMOOTH_GAIN times
+ * the information of the plain bytes (see tight_smooth). */
+#define TIGHT_SMOOTH_ROWS 32u
+#define TIGHT_SMOOTH_GAIN 0.9
 
 #define TIGHT_CTL_FILL	      0x80u
 #define TIGHT_CTL_JPEG	      0x90u
@@ -123,16 +124,18 @@ struct tight_job {
 };
 
 /* Compression level 0..9 to zlib levels and the palette size limit.
- * Indexed data (palettes) is small and repetitive, so a high zlib level
- * costs little; copy and gradient data of photo-like chunks is large and
- * noisy, and there zlib's lazy matching (levels 4 and up) doubles the
- * time for a few percent (1080p photo-like frame: level 1 55 ms, level 3
- * 130 ms, level 5 190 ms, level 6 450 ms for 13% fewer bytes than level
- * 1). Level 0 still compresses (the spec's uncompressed mode needs a
- * pseudo-encoding vfbd does not take). With no level from the client,
- * level 6. */
-static const uint8_t tight_zlib_level_idx[10] = {1, 3, 5, 6, 7, 7, 8, 9, 9, 9};
-static const uint8_t tight_zlib_level_raw[10] = {1, 1, 1, 2, 2, 3, 3, 4, 6, 9};
+ * zlib's lazy matching (levels 4 and up) is costly on both kinds of data
+ * for little gain, and explodes on palette indices of text: on a busy
+ * 1024x768 console (tools/fbfeed console, about 540k changed pixels per
+ * update) palette levels 1, 2, 3, 5, 6, 9 give 77, 73, 68, 61, 61, 59 kB
+ * per update for 5.0, 5.2, 7.0, 8.8, 17 and 110 ms of CPU. On gradient
+ * data of a 1080p photo-like frame levels 1, 3, 5, 6 take 55, 130, 190,
+ * 450 ms for 13% fewer bytes from 1 to 6. So the levels stay low, and
+ * the client's level moves them only a little. Level 0 still compresses
+ * (the spec's uncompressed mode needs a pseudo-encoding vfbd does not
+ * take). With no level from the client, level 6. */
+static const uint8_t tight_zlib_level_idx[10] = {1, 1, 2, 3, 4, 4, 5, 5, 5, 6};
+static const uint8_t tight_zlib_level_raw[10] = {1, 1, 1, 1, 2, 2, 3, 3, 4, 6};
 static const uint16_t tight_pal_max[10] = {64,	64,  128, 128, 128,
 					   256, 256, 256, 256, 256};
 
@@ -528,13 +531,39 @@ static unsigned tight_count_colours(struct tight_enc *e, size_t n,
 	return count;
 }
 
-/* Whether the gradient filter suits a many-colour chunk: the mean size of
- * its residuals over a sample of rows is small (photos, ramps) rather
- * than noise-like. */
+/* The gradient filter's prediction of the channel at bit `sh` from the
+ * pixels left, up and up-left: left + up - up-left, clamped to 0..255. */
+static inline uint32_t tight_predict(uint32_t left, uint32_t up,
+				     uint32_t up_left, int sh)
+{
+	int p = (int)(left >> sh & 0xff) + (int)(up >> sh & 0xff) -
+		(int)(up_left >> sh & 0xff);
+
+	return (uint32_t)(p < 0 ? 0 : p > 255 ? 255 : p);
+}
+
+/* Order-0 entropy in bits of a byte histogram of n samples. */
+static double tight_entropy_bits(const uint32_t hist[256], uint64_t n)
+{
+	double bits = 0;
+
+	for (unsigned i = 0; i < 256; i++)
+		if (hist[i])
+			bits += hist[i] * log2((double)n / hist[i]);
+	return bits;
+}
+
+/* Whether the gradient filter suits a many-colour chunk. zlib's Huffman
+ * stage is what either filter's bytes mostly meet, so on a sample of rows
+ * the order-0 entropy of the gradient residuals is compared with that of
+ * the plain channel bytes: smooth content (photos, ramps) gives small
+ * residuals, while noise or detail on a few base colours compresses
+ * better as it is. */
 static bool tight_smooth(const struct tight_enc *e, struct fb_rect c)
 {
 	uint32_t step = c.h / TIGHT_SMOOTH_ROWS + 1;
-	uint64_t sum = 0, n = 0;
+	uint32_t grad[256] = {0}, copy[256] = {0};
+	uint64_t n = 0;
 
 	if (c.w < 2 || c.h < 2)
 		return false;
@@ -543,22 +572,19 @@ static bool tight_smooth(const struct tight_enc *e, struct fb_rect c)
 		const uint32_t *up = row - c.w;
 
 		for (uint32_t x = 1; x < c.w; x++) {
-			for (unsigned sh = 0; sh < 24; sh += 8) {
-				int v = (int)(row[x] >> sh & 0xff);
-				int l = (int)(row[x - 1] >> sh & 0xff);
-				int u = (int)(up[x] >> sh & 0xff);
-				int ul = (int)(up[x - 1] >> sh & 0xff);
-				int p = l + u - ul;
-				int8_t d;
+			for (int sh = 0; sh < 24; sh += 8) {
+				uint32_t v = row[x] >> sh & 0xff;
 
-				p = p < 0 ? 0 : p > 255 ? 255 : p;
-				d = (int8_t)(uint8_t)(v - p);
-				sum += (uint64_t)(d < 0 ? -d : d);
+				grad[(uint8_t)(v -
+					       tight_predict(row[x - 1], up[x],
+							     up[x - 1], sh))]++;
+				copy[v]++;
 			}
 			n += 3;
 		}
 	}
-	return n > 0 && sum < (uint64_t)TIGHT_SMOOTH_THRESHOLD * n;
+	return n > 0 && tight_entropy_bits(grad, n) <
+				TIGHT_SMOOTH_GAIN * tight_entropy_bits(copy, n);
 }
 
 /* ---- subencodings ------------------------------------------------- */
@@ -632,8 +658,7 @@ static int tight_copy(struct tight_job *j, struct fb_rect c)
 static const uint32_t tight_zero_row[TIGHT_MAX_WIDTH];
 
 /* The gradient filter for 24-bit TPIXEL: each channel minus its
- * prediction left + up - up-left (clamped to 0..255), modulo 256; pixels
- * outside the rect count as zero. */
+ * prediction, modulo 256; pixels outside the rect count as zero. */
 static int tight_gradient(struct tight_job *j, struct fb_rect c)
 {
 	struct tight_enc *e = j->e;
@@ -654,14 +679,10 @@ static int tight_gradient(struct tight_job *j, struct fb_rect c)
 		for (uint32_t x = 0; x < c.w; x++) {
 			uint32_t v = row[x], u = up[x];
 
-			for (int sh = 16; sh >= 0; sh -= 8) {
-				int pr = (int)(left >> sh & 0xff) +
-					 (int)(u >> sh & 0xff) -
-					 (int)(up_left >> sh & 0xff);
-
-				pr = pr < 0 ? 0 : pr > 255 ? 255 : pr;
-				*p++ = (uint8_t)((v >> sh) - (uint32_t)pr);
-			}
+			for (int sh = 16; sh >= 0; sh -= 8)
+				*p++ = (uint8_t)((v >> sh) -
+						 tight_predict(left, u, up_left,
+							       sh));
 			left = v;
 			up_left = u;
 		}
@@ -904,8 +925,6 @@ static void tight_job_init(struct tight_job *j, const struct rfb_pixconv *pc,
 		cl = 6;
 	j->zlevel_idx = tight_zlib_level_idx[cl];
 	j->zlevel_raw = tight_zlib_level_raw[cl];
-	if (getenv("TIGHT_IDX")) j->zlevel_idx = atoi(getenv("TIGHT_IDX"));
-	if (getenv("TIGHT_RAW")) j->zlevel_raw = atoi(getenv("TIGHT_RAW"));
 	j->pal_max = tight_pal_max[cl];
 	/* JPEG only on the client's request, and only where TPIXEL is
 	 * plain RGB, so decoders hand it straight to libjpeg. */

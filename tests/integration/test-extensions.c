@@ -14,6 +14,17 @@
 #include "tests/lib/spawn.h"
 #include "tests/lib/vnc-client.h"
 
+/* The vfbd of the running test: stopped by the teardown when an
+ * assertion ends the test early (cmocka jumps past the test's own stop). */
+static struct vfbd_proc proc;
+
+static int stop_vfbd(void **state)
+{
+	if (proc.pid > 0)
+		vfbd_stop(&proc);
+	return 0;
+}
+
 static const uint32_t *demo_frame(struct fb_source *src, size_t *stride)
 {
 	struct fb_damage hint;
@@ -46,12 +57,11 @@ static void scancodes_type_whatever_the_keysym(void **state)
 {
 	const char *args[] = {"--source", "demo:static", NULL};
 	struct fb_source *local = fb_demo_new(1024, 768, true);
-	struct vfbd_proc p;
-	struct vnc_client v;
+		struct vnc_client v;
 
 	assert_non_null(local);
-	assert_int_equal(vfbd_start(&p, args), 0);
-	assert_int_equal(vnc_connect(&v, p.port, NULL, NULL, NULL), 0);
+	assert_int_equal(vfbd_start(&proc, args), 0);
+	assert_int_equal(vnc_connect(&v, proc.port, NULL, NULL, NULL), 0);
 	vnc_request(&v, false);
 	assert_true(vnc_wait_frame(&v, 5000));
 	/* The server acknowledges the extension in an update; libvncclient
@@ -73,38 +83,37 @@ static void scancodes_type_whatever_the_keysym(void **state)
 
 	vnc_close(&v);
 	fb_source_free(local);
-	assert_int_equal(vfbd_stop(&p), 0);
+	assert_int_equal(vfbd_stop(&proc), 0);
 }
 
 static void set_desktop_size_is_refused_politely(void **state)
 {
 	const char *args[] = {"--source", "demo:static", NULL};
 	const char *refused[] = {"client-resize-refused", "width=800", NULL};
-	struct vfbd_proc p;
-	struct vnc_client v;
+		struct vnc_client v;
 
-	assert_int_equal(vfbd_start(&p, args), 0);
-	assert_int_equal(vnc_connect(&v, p.port, NULL, NULL, NULL), 0);
+	assert_int_equal(vfbd_start(&proc, args), 0);
+	assert_int_equal(vnc_connect(&v, proc.port, NULL, NULL, NULL), 0);
 	vnc_request(&v, false);
 	assert_true(vnc_wait_frame(&v, 5000));
 	vnc_pump(&v, 300);
 	assert_true(SendExtDesktopSize(v.cl, 800, 600));
-	assert_true(vfbd_log_wait(&p, 3000, refused));
+	assert_true(vfbd_log_wait(&proc, 3000, refused));
 	/* Still served, same geometry. */
 	vnc_request(&v, false);
 	assert_true(vnc_wait_frame(&v, 5000));
 	assert_int_equal(v.cl->width, 1024);
 	assert_int_equal(v.cl->height, 768);
-	assert_int_equal(vfbd_log_count(&p, "client-closed"), 0);
+	assert_int_equal(vfbd_log_count(&proc, "client-closed"), 0);
 	vnc_close(&v);
-	assert_int_equal(vfbd_stop(&p), 0);
+	assert_int_equal(vfbd_stop(&proc), 0);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(scancodes_type_whatever_the_keysym),
-		cmocka_unit_test(set_desktop_size_is_refused_politely),
+		cmocka_unit_test_teardown(scancodes_type_whatever_the_keysym, stop_vfbd),
+		cmocka_unit_test_teardown(set_desktop_size_is_refused_politely, stop_vfbd),
 	};
 
 	vnc_quiet();

@@ -17,6 +17,17 @@
 #include "tests/lib/spawn.h"
 #include "tests/lib/vnc-client.h"
 
+/* The vfbd of the running test: stopped by the teardown when an
+ * assertion ends the test early (cmocka jumps past the test's own stop). */
+static struct vfbd_proc proc;
+
+static int stop_vfbd(void **state)
+{
+	if (proc.pid > 0)
+		vfbd_stop(&proc);
+	return 0;
+}
+
 struct local_demo {
 	struct fb_source *src;
 	struct input_sink_text text;
@@ -86,11 +97,10 @@ static long converge(struct vnc_client *v, struct local_demo *d, int ms)
 
 static void full_frame_in_every_format(void **state)
 {
-	struct vfbd_proc p;
-	const char *args[] = {"--source", "demo:static", NULL};
+		const char *args[] = {"--source", "demo:static", NULL};
 	struct local_demo d;
 
-	assert_int_equal(vfbd_start(&p, args), 0);
+	assert_int_equal(vfbd_start(&proc, args), 0);
 	local_init(&d);
 	for (unsigned i = 0; i < vnc_format_count; i++) {
 		struct vnc_client v;
@@ -101,7 +111,7 @@ static void full_frame_in_every_format(void **state)
 
 		print_message("format %s\n", vnc_formats[i].name);
 		assert_int_equal(
-			vnc_connect(&v, p.port, &vnc_formats[i], NULL, NULL),
+			vnc_connect(&v, proc.port, &vnc_formats[i], NULL, NULL),
 			0);
 		vnc_request(&v, false);
 		assert_true(vnc_wait_frame(&v, 5000));
@@ -113,7 +123,7 @@ static void full_frame_in_every_format(void **state)
 		vnc_close(&v);
 	}
 	fb_source_free(d.src);
-	assert_int_equal(vfbd_stop(&p), 0);
+	assert_int_equal(vfbd_stop(&proc), 0);
 }
 
 static void send_key(struct vnc_client *v, struct local_demo *d,
@@ -140,17 +150,16 @@ static void type_string(struct vnc_client *v, struct local_demo *d,
 
 static void typed_text_and_clicks_appear(void **state)
 {
-	struct vfbd_proc p;
-	const char *args[] = {"--source", "demo:static", NULL};
+		const char *args[] = {"--source", "demo:static", NULL};
 	struct local_demo d;
 	struct vnc_client v;
 	size_t stride;
 	const uint32_t *before;
 	uint32_t fx, fy;
 
-	assert_int_equal(vfbd_start(&p, args), 0);
+	assert_int_equal(vfbd_start(&proc, args), 0);
 	local_init(&d);
-	assert_int_equal(vnc_connect(&v, p.port, &vnc_formats[0], NULL, NULL),
+	assert_int_equal(vnc_connect(&v, proc.port, &vnc_formats[0], NULL, NULL),
 			 0);
 	vnc_request(&v, false);
 	assert_true(vnc_wait_frame(&v, 5000));
@@ -187,14 +196,14 @@ static void typed_text_and_clicks_appear(void **state)
 
 	vnc_close(&v);
 	fb_source_free(d.src);
-	assert_int_equal(vfbd_stop(&p), 0);
+	assert_int_equal(vfbd_stop(&proc), 0);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(full_frame_in_every_format),
-		cmocka_unit_test(typed_text_and_clicks_appear),
+		cmocka_unit_test_teardown(full_frame_in_every_format, stop_vfbd),
+		cmocka_unit_test_teardown(typed_text_and_clicks_appear, stop_vfbd),
 	};
 
 	vnc_quiet();
