@@ -1,6 +1,5 @@
 #include "fb/motion.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 /* Rows probed in the live frame to find candidate shifts. */
@@ -70,7 +69,7 @@ static bool distinctive(const uint64_t *live_hash, uint32_t i)
 
 bool fb_motion_find(const uint32_t *old, size_t old_stride,
 		    const struct fb_view *live, struct fb_rect box,
-		    struct fb_move *move)
+		    uint64_t *scratch, struct fb_move *move)
 {
 	size_t bytes;
 	uint64_t *hashes, *live_hash, *old_hash;
@@ -83,9 +82,7 @@ bool fb_motion_find(const uint32_t *old, size_t old_stride,
 	    box.h < FB_MOTION_MIN_ROWS * 2 || box.w < 16)
 		return false;
 	bytes = (size_t)box.w * 4;
-	hashes = malloc((size_t)box.h * 2 * sizeof(*hashes));
-	if (!hashes)
-		return false;
+	hashes = scratch;
 	live_hash = hashes;
 	old_hash = hashes + box.h;
 	for (uint32_t i = 0; i < box.h; i++) {
@@ -125,7 +122,6 @@ bool fb_motion_find(const uint32_t *old, size_t old_stride,
 			best_dy = cand[k];
 		}
 	}
-	free(hashes);
 	if (best < FB_MOTION_MIN_ROWS)
 		return false;
 	/* Hashes chose the run; the bytes decide. Trim rows that only

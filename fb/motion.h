@@ -22,9 +22,10 @@ struct fb_move {
  * geometry as live) shifted vertically, and reports the longest run of
  * them. Only rows inside `box` are considered on both sides. Returns
  * true and fills `move` when a run of at least FB_MOTION_MIN_ROWS rows
- * was found. */
+ * was found. `scratch` holds 2 * box.h entries: nothing is allocated,
+ * because this runs under the SIGBUS guard, which may jump out of it. */
 bool fb_motion_find(const uint32_t *old, size_t old_stride,
 		    const struct fb_view *live, struct fb_rect box,
-		    struct fb_move *move);
+		    uint64_t *scratch, struct fb_move *move);
 
 #endif

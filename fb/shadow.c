@@ -15,7 +15,8 @@ int fb_shadow_init(struct fb_shadow *s, uint32_t width, uint32_t height)
 	if (!s->pixels || fb_region_init(&s->hinted, width, height) < 0)
 		goto fail;
 	s->dirty = calloc(s->hinted.cols, 1);
-	if (!s->dirty)
+	s->row_hashes = malloc((size_t)height * 2 * sizeof(uint64_t));
+	if (!s->dirty || !s->row_hashes)
 		goto fail;
 	s->width = width;
 	s->height = height;
@@ -29,6 +30,7 @@ void fb_shadow_fini(struct fb_shadow *s)
 {
 	free(s->pixels);
 	free(s->dirty);
+	free(s->row_hashes);
 	fb_region_fini(&s->hinted);
 	memset(s, 0, sizeof(*s));
 }
@@ -182,7 +184,8 @@ long fb_shadow_sync(struct fb_shadow *s, const struct fb_view *live,
 		/* Before the copy the shadow still holds the old frame. */
 		if (n >= (long)(2 * FB_MOTION_MIN_ROWS / FB_TILE_H))
 			fb_motion_find(s->pixels, s->width, live,
-				       changed_box(s, changed), move);
+				       changed_box(s, changed), s->row_hashes,
+				       move);
 	}
 	if (n > 0)
 		copy_changed(s, live, changed);

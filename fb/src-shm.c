@@ -33,6 +33,9 @@ struct shm_src {
 	bool verify_pending; /* hints were used: compare all once idle */
 	unsigned hinted_polls;
 	bool truncated, removed, replacement_bad;
+	ino_t bad_ino;    /* the replacement last refused */
+	off_t bad_size;
+	off_t trunc_size; /* size last seen while truncated */
 };
 
 int fb_shm_check_header(const uint8_t *hdr, size_t hdr_len,
@@ -186,6 +189,7 @@ static enum fb_poll follow_replacement(struct shm_src *m)
 	m->h = next.h;
 	m->have_frame = false;
 	m->truncated = m->removed = m->replacement_bad = false;
+	m->trunc_size = -1;
 	set_name(m);
 	log_info("source-reopened", "path=%s width=%u height=%u", m->path,
 		 m->h.width, m->h.height);
@@ -262,9 +266,18 @@ static enum fb_poll shm_poll(struct fb_source *src, struct fb_damage *hint)
 	struct stat st;
 
 	if (stat(m->path, &st) == 0) {
-		if (st.st_dev != m->dev || st.st_ino != m->ino)
-			return follow_replacement(m);
-		m->replacement_bad = false;
+		if (st.st_dev != m->dev || st.st_ino != m->ino) {
+			/* A file we already refused is looked at again only
+			 * once it changes. */
+			if (st.st_ino != m->bad_ino || st.st_size != m->bad_size)
+				m->replacement_bad = false;
+			if (!m->replacement_bad) {
+				if (follow_replacement(m) == FB_POLL_RESIZED)
+					return FB_POLL_RESIZED;
+				m->bad_ino = st.st_ino;
+				m->bad_size = st.st_size;
+			}
+		}
 	} else if (!m->removed) {
 		/* The mapping stays valid; a producer may still write it. */
 		log_info("source-removed", "path=%s", m->path);
@@ -276,6 +289,13 @@ static enum fb_poll shm_poll(struct fb_source *src, struct fb_damage *hint)
 				 "reason=truncated path=%s size=%lld need=%zu",
 				 m->path, (long long)st.st_size, m->map_len);
 		m->truncated = true;
+		/* Rewritten in place with a smaller geometry? Each new size
+		 * is checked once. */
+		if (st.st_size != m->trunc_size) {
+			m->trunc_size = st.st_size;
+			if (follow_replacement(m) == FB_POLL_RESIZED)
+				return FB_POLL_RESIZED;
+		}
 		return FB_POLL_GONE;
 	}
 	if (m->truncated) {
@@ -339,6 +359,7 @@ struct fb_source *fb_shm_open(const char *path, char *why, size_t why_len)
 		return NULL;
 	}
 	m->fd = -1;
+	m->trunc_size = -1;
 	snprintf(m->path, sizeof(m->path), "%s", path);
 	if (map_file(m, path, why, why_len) < 0) {
 		free(m);

@@ -107,7 +107,7 @@ static void count_close(struct session *s, const char *reason)
 	}
 }
 
-static void refresh(struct session *s);
+static void refresh(struct session *s, bool from_timer);
 static void schedule_refresh(struct session *s);
 
 static struct fb_view shadow_view(const struct session *s)
@@ -422,7 +422,7 @@ static long sync_shadow(struct session *s, const struct fb_damage *hint)
 	return n;
 }
 
-static void refresh(struct session *s)
+static void refresh(struct session *s, bool from_timer)
 {
 	struct fb_damage hint;
 	long changed = 0;
@@ -453,8 +453,7 @@ static void refresh(struct session *s)
 			s->on_finished(s->finished_ctx);
 		return;
 	case FB_POLL_GONE:
-		if (!s->source_gone)
-			log_warn("source-gone", "reason=\"source lost\"");
+		/* The source logs why (source-gone reason=...). */
 		s->source_gone = true;
 		break;
 	case FB_POLL_RETRY:
@@ -465,6 +464,8 @@ static void refresh(struct session *s)
 	}
 	if (changed > 0)
 		s->refresh_ms = REFRESH_FAST_MS;
+	else if (!from_timer)
+		; /* a look on request says nothing about the pace */
 	else if (s->refresh_ms < REFRESH_SLOW_MS)
 		s->refresh_ms = s->refresh_ms * 2 > REFRESH_SLOW_MS
 					? REFRESH_SLOW_MS
@@ -484,7 +485,7 @@ static void on_refresh_timer(uv_timer_t *t)
 {
 	struct session *s = t->data;
 
-	refresh(s);
+	refresh(s, true);
 	schedule_refresh(s);
 }
 
@@ -520,7 +521,7 @@ static void on_source_readable(uv_poll_t *h, int status, int events)
 
 	if (s->shutting_down)
 		return;
-	refresh(s);
+	refresh(s, false);
 	schedule_refresh(s);
 }
 
@@ -809,7 +810,7 @@ static void peer_on_update_request(struct rfb_peer *p, bool incremental,
 	c->update_wanted = true;
 	/* Nobody was polling, so the shadow may be old: look now. */
 	if (!polling)
-		refresh(s);
+		refresh(s, false);
 	try_send(c);
 	schedule_refresh(s);
 }
