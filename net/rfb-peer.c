@@ -381,6 +381,8 @@ static void on_set_encodings(struct rfb_peer *p, const uint8_t *list,
 	p->encoding = RFB_ENC_RAW;
 	p->prefs.compress_level = -1;
 	p->prefs.quality_level = -1;
+	/* Positions are framebuffer pixels unless a sink says otherwise. */
+	p->pointer_absolute = true;
 	for (uint16_t i = 0; i < count; i++) {
 		int32_t enc = get_be32s(list + 4u * i);
 
