@@ -381,8 +381,6 @@ static void on_set_encodings(struct rfb_peer *p, const uint8_t *list,
 	p->encoding = RFB_ENC_RAW;
 	p->prefs.compress_level = -1;
 	p->prefs.quality_level = -1;
-	/* Positions are framebuffer pixels unless a sink says otherwise. */
-	p->pointer_absolute = true;
 	for (uint16_t i = 0; i < count; i++) {
 		int32_t enc = get_be32s(list + 4u * i);
 
@@ -621,6 +619,8 @@ struct rfb_peer *rfb_peer_accept(uv_stream_t *server, unsigned id,
 	p->encoding = RFB_ENC_RAW;
 	p->prefs.compress_level = -1;
 	p->prefs.quality_level = -1;
+	/* Positions are framebuffer pixels unless a sink says otherwise. */
+	p->pointer_absolute = true;
 	/* Room for the largest message plus what may follow it. */
 	p->normal_read_max = rfb_parse_max_message(&p->parser) + 4096;
 	settings.read_max = cfg->preauth_read_max;
