@@ -38,11 +38,11 @@ struct fb_damage {
 };
 
 enum fb_poll {
-	FB_POLL_IDLE,    /* nothing new */
-	FB_POLL_DAMAGE,  /* pixels may have changed; hint filled */
-	FB_POLL_RESIZED, /* new geometry; view again and compare everything */
-	FB_POLL_RETRY,   /* busy (writer mid-frame); poll again soon */
-	FB_POLL_GONE,    /* the source is lost; keep the last frame */
+	FB_POLL_IDLE,	  /* nothing new */
+	FB_POLL_DAMAGE,	  /* pixels may have changed; hint filled */
+	FB_POLL_RESIZED,  /* new geometry; view again and compare everything */
+	FB_POLL_RETRY,	  /* busy (writer mid-frame); poll again soon */
+	FB_POLL_GONE,	  /* the source is lost; keep the last frame */
 	FB_POLL_FINISHED, /* ended for good (e.g. domain destroyed): exit 0 */
 };
 

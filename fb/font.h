@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#define FB_FONT_WIDTH 8
+#define FB_FONT_WIDTH  8
 #define FB_FONT_HEIGHT 16
 
 /* Returns the 16 rows of the glyph for a Unicode code point (bit 7 of

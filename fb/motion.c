@@ -3,7 +3,7 @@
 #include <string.h>
 
 /* Rows probed in the live frame to find candidate shifts. */
-#define PROBES 8
+#define PROBES	       8
 #define MAX_CANDIDATES 16
 
 static uint64_t hash_row(const uint8_t *p, size_t bytes)
@@ -92,7 +92,8 @@ bool fb_motion_find(const uint32_t *old, size_t old_stride,
 	}
 	/* Old rows equal to a probed live row give the candidate shifts. */
 	for (unsigned p = 0; p < PROBES; p++) {
-		uint32_t i = (uint32_t)((uint64_t)box.h * (p + 1) / (PROBES + 1));
+		uint32_t i =
+			(uint32_t)((uint64_t)box.h * (p + 1) / (PROBES + 1));
 		uint32_t end = i + FB_MOTION_MIN_ROWS;
 
 		while (i < end && i < box.h && !distinctive(live_hash, i))
@@ -113,8 +114,8 @@ bool fb_motion_find(const uint32_t *old, size_t old_stride,
 	}
 	for (unsigned k = 0; k < ncand; k++) {
 		uint32_t start = 0;
-		uint32_t run = best_run(live_hash, old_hash, box.h, cand[k],
-					&start);
+		uint32_t run =
+			best_run(live_hash, old_hash, box.h, cand[k], &start);
 
 		if (run > best) {
 			best = run;

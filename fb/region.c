@@ -117,8 +117,7 @@ void fb_region_merge(struct fb_region *dst, const struct fb_region *src)
 {
 	size_t n = (size_t)dst->cols * dst->rows;
 
-	if (src->count == 0 || dst->cols != src->cols ||
-	    dst->rows != src->rows)
+	if (src->count == 0 || dst->cols != src->cols || dst->rows != src->rows)
 		return;
 	if (src->count == n) {
 		fb_region_add_all(dst);

@@ -13,9 +13,9 @@
 
 struct fb_region {
 	uint32_t width, height; /* frame size in pixels */
-	uint32_t cols, rows;    /* tiles */
-	uint8_t *tiles;         /* cols * rows flags */
-	size_t count;           /* tiles set */
+	uint32_t cols, rows;	/* tiles */
+	uint8_t *tiles;		/* cols * rows flags */
+	size_t count;		/* tiles set */
 };
 
 /* Sets up an empty region over a width x height frame; 0 or -ENOMEM. */

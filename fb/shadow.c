@@ -97,8 +97,8 @@ static void copy_changed(struct fb_shadow *s, const struct fb_view *live,
 	for (uint32_t row = 0; row < changed->rows; row++) {
 		const uint8_t *t = changed->tiles + (size_t)row * changed->cols;
 		uint32_t y0 = row * FB_TILE_H;
-		uint32_t y1 = y0 + FB_TILE_H < s->height ? y0 + FB_TILE_H
-							  : s->height;
+		uint32_t y1 =
+			y0 + FB_TILE_H < s->height ? y0 + FB_TILE_H : s->height;
 		uint32_t col = 0;
 
 		while (col < changed->cols) {

@@ -13,8 +13,8 @@ struct fb_shadow {
 	uint32_t *pixels; /* width * height, XRGB8888, stride = width */
 	uint32_t width, height;
 	struct fb_region hinted; /* scratch: tiles the hint covers */
-	uint8_t *dirty;          /* scratch: one flag per tile column */
-	uint64_t *row_hashes;    /* scratch for motion search: 2 * height */
+	uint8_t *dirty;		 /* scratch: one flag per tile column */
+	uint64_t *row_hashes;	 /* scratch for motion search: 2 * height */
 };
 
 /* Allocates a black width x height shadow; 0 or -ENOMEM/-EINVAL. */

@@ -33,22 +33,22 @@ struct shm_src {
 	bool verify_pending; /* hints were used: compare all once idle */
 	unsigned hinted_polls;
 	bool truncated, removed, replacement_bad;
-	ino_t bad_ino;    /* the replacement last refused */
+	ino_t bad_ino; /* the replacement last refused */
 	off_t bad_size;
 	off_t trunc_size; /* size last seen while truncated */
 };
 
-int fb_shm_check_header(const uint8_t *hdr, size_t hdr_len,
-			uint64_t file_size, struct fb_shm_header *out,
-			char *why, size_t why_len)
+int fb_shm_check_header(const uint8_t *hdr, size_t hdr_len, uint64_t file_size,
+			struct fb_shm_header *out, char *why, size_t why_len)
 {
 	uint32_t version, w, h, stride, format, header_bytes;
 	uint64_t need;
 
 	if (hdr_len < FB_SHM_HEADER_FIXED || file_size < FB_SHM_HEADER_FIXED) {
-		snprintf(why, why_len, "file is %llu bytes, shorter than the "
-			 "%u-byte header", (unsigned long long)file_size,
-			 FB_SHM_HEADER_FIXED);
+		snprintf(why, why_len,
+			 "file is %llu bytes, shorter than the "
+			 "%u-byte header",
+			 (unsigned long long)file_size, FB_SHM_HEADER_FIXED);
 		return -EINVAL;
 	}
 	if (memcmp(hdr + FB_SHM_OFF_MAGIC, FB_SHM_MAGIC, 8) != 0) {
@@ -90,8 +90,8 @@ int fb_shm_check_header(const uint8_t *hdr, size_t hdr_len,
 		return -EINVAL;
 	}
 	if (format != FB_SHM_FORMAT_XRGB8888) {
-		snprintf(why, why_len,
-			 "format %u not supported (1 = XRGB8888)", format);
+		snprintf(why, why_len, "format %u not supported (1 = XRGB8888)",
+			 format);
 		return -EINVAL;
 	}
 	need = (uint64_t)header_bytes + (uint64_t)stride * h;
@@ -269,7 +269,8 @@ static enum fb_poll shm_poll(struct fb_source *src, struct fb_damage *hint)
 		if (st.st_dev != m->dev || st.st_ino != m->ino) {
 			/* A file we already refused is looked at again only
 			 * once it changes. */
-			if (st.st_ino != m->bad_ino || st.st_size != m->bad_size)
+			if (st.st_ino != m->bad_ino ||
+			    st.st_size != m->bad_size)
 				m->replacement_bad = false;
 			if (!m->replacement_bad) {
 				if (follow_replacement(m) == FB_POLL_RESIZED)

@@ -10,8 +10,8 @@
 #include <string.h>
 
 #define CONN_READ_INITIAL 4096u
-#define CONN_WRITE_BATCH 64u
-#define CONN_WRITE_SLICE (256u << 10)
+#define CONN_WRITE_BATCH  64u
+#define CONN_WRITE_SLICE  (256u << 10)
 
 struct chunk {
 	struct chunk *next;
@@ -32,7 +32,7 @@ struct conn {
 	bool is_tcp;
 	bool closing;
 	bool write_in_flight;
-	bool silent; /* failed during accept: the caller never saw it */
+	bool silent;   /* failed during accept: the caller never saw it */
 	bool flushing; /* closing once the queue drains */
 	const char *flush_reason;
 	int handles_open;
@@ -236,7 +236,8 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 		return;
 	if (n == UV_ENOBUFS) {
 		log_warn("client-protocol-error",
-			 "id=%u peer=%s reason=\"message larger than %zu bytes\"",
+			 "id=%u peer=%s reason=\"message larger than %zu "
+			 "bytes\"",
 			 c->id, c->peer, c->settings.read_max);
 		conn_close(c, "protocol-error", true);
 		return;
@@ -336,8 +337,8 @@ static void start_write(struct conn *c)
 
 		if (len > CONN_WRITE_SLICE - total)
 			len = CONN_WRITE_SLICE - total;
-		bufs[n++] = uv_buf_init((char *)ch->data + ch->off,
-					(unsigned)len);
+		bufs[n++] =
+			uv_buf_init((char *)ch->data + ch->off, (unsigned)len);
 		total += len;
 	}
 	c->inflight = total;
@@ -521,10 +522,10 @@ struct conn *conn_accept(uv_stream_t *server, unsigned id,
 		goto fail;
 	describe_peer(c);
 	if (c->is_tcp && uv_fileno(&c->sock.handle, (uv_os_fd_t *)&fd) == 0) {
-		rc = sockopt_tcp_liveness(
-			fd, settings->keepalive_idle_s,
-			settings->keepalive_intvl_s, settings->keepalive_cnt,
-			settings->user_timeout_ms);
+		rc = sockopt_tcp_liveness(fd, settings->keepalive_idle_s,
+					  settings->keepalive_intvl_s,
+					  settings->keepalive_cnt,
+					  settings->user_timeout_ms);
 		if (rc < 0)
 			log_warn("sockopt-failed", "id=%u error=\"%s\"", id,
 				 strerror(-rc));
@@ -541,8 +542,7 @@ struct conn *conn_accept(uv_stream_t *server, unsigned id,
 			period = 500;
 		if (period < 50)
 			period = 50;
-		uv_timer_start(&c->stall_timer, on_stall_timer, period,
-			       period);
+		uv_timer_start(&c->stall_timer, on_stall_timer, period, period);
 	}
 	note_progress(c);
 	return c;

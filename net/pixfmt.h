@@ -54,9 +54,9 @@ static inline size_t rfb_pixfmt_bytes(const struct rfb_pixfmt *pf)
  * 255 being odd), placed at `shift`; bits outside the three channels are
  * zero. Maxima of 255 pass c8 through unchanged, so a client that maps
  * back with round(v * 255 / max) recovers c8 exactly for max 255 and to
- * within 255 / (2 * max) + 1/2 otherwise. Example, RGB565: 0x808080 -> 0x8410, 0x7f7f7f ->
- * 0x7bef. The identity case (the server's own format on a little-endian
- * host) copies the source bytes, padding byte X included. */
+ * within 255 / (2 * max) + 1/2 otherwise. Example, RGB565: 0x808080 -> 0x8410,
+ * 0x7f7f7f -> 0x7bef. The identity case (the server's own format on a
+ * little-endian host) copies the source bytes, padding byte X included. */
 struct rfb_pixconv {
 	struct rfb_pixfmt pf;
 	int identity; /* the format is the server's own: plain copy */

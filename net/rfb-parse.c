@@ -244,8 +244,10 @@ static ssize_t rfb_parse_qemu(struct rfb_parser *p, const uint8_t *buf,
 	if (len < 2)
 		return 0;
 	if (buf[1] != RFB_QEMU_EXTENDED_KEY_EVENT)
-		return rfb_failf(p, reason, "QEMU message subtype %u not "
-					    "supported", buf[1]);
+		return rfb_failf(p, reason,
+				 "QEMU message subtype %u not "
+				 "supported",
+				 buf[1]);
 	if (len < RFB_QEMU_KEY_LEN)
 		return 0;
 	msg->type = RFB_MSG_QEMU_KEY;
@@ -265,9 +267,8 @@ static ssize_t rfb_parse_fence(struct rfb_parser *p, const uint8_t *buf,
 		return 0;
 	plen = buf[8];
 	if (plen > RFB_FENCE_PAYLOAD_MAX)
-		return rfb_failf(p, reason,
-				 "fence payload %u bytes exceeds %u", plen,
-				 RFB_FENCE_PAYLOAD_MAX);
+		return rfb_failf(p, reason, "fence payload %u bytes exceeds %u",
+				 plen, RFB_FENCE_PAYLOAD_MAX);
 	if (len < (size_t)RFB_FENCE_HDR_LEN + plen)
 		return 0;
 	msg->type = RFB_MSG_FENCE;
@@ -277,9 +278,9 @@ static ssize_t rfb_parse_fence(struct rfb_parser *p, const uint8_t *buf,
 	return RFB_FENCE_HDR_LEN + plen;
 }
 
-static ssize_t rfb_parse_desktop_size(struct rfb_parser *p,
-				      const uint8_t *buf, size_t len,
-				      struct rfb_msg *msg, const char **reason)
+static ssize_t rfb_parse_desktop_size(struct rfb_parser *p, const uint8_t *buf,
+				      size_t len, struct rfb_msg *msg,
+				      const char **reason)
 {
 	uint8_t screens;
 	size_t need;

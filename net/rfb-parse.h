@@ -22,12 +22,12 @@
 #define RFB_CUT_TEXT_MAX (1u << 20)
 
 enum rfb_phase {
-	RFB_PHASE_VERSION,         /* expecting "RFB 003.00x\n" */
+	RFB_PHASE_VERSION,	   /* expecting "RFB 003.00x\n" */
 	RFB_PHASE_SECURITY_CHOICE, /* 3.7/3.8: one byte, an offered type */
 	RFB_PHASE_AUTH_RESPONSE,   /* VNC auth: 16 bytes */
-	RFB_PHASE_CLIENT_INIT,     /* shared flag: 1 byte */
-	RFB_PHASE_NORMAL,          /* client-to-server messages */
-	RFB_PHASE_DEAD,            /* after an error: nothing more is parsed */
+	RFB_PHASE_CLIENT_INIT,	   /* shared flag: 1 byte */
+	RFB_PHASE_NORMAL,	   /* client-to-server messages */
+	RFB_PHASE_DEAD,		   /* after an error: nothing more is parsed */
 };
 
 struct rfb_parser {
@@ -48,9 +48,9 @@ struct rfb_parser {
 	uint32_t extensions;
 };
 
-#define RFB_EXT_QEMU_KEY (1u << 0)    /* QEMU message 255, subtype 0 */
-#define RFB_EXT_FENCE (1u << 1)       /* ClientFence 248 */
-#define RFB_EXT_CONTINUOUS (1u << 2)  /* EnableContinuousUpdates 150 */
+#define RFB_EXT_QEMU_KEY     (1u << 0) /* QEMU message 255, subtype 0 */
+#define RFB_EXT_FENCE	     (1u << 1) /* ClientFence 248 */
+#define RFB_EXT_CONTINUOUS   (1u << 2) /* EnableContinuousUpdates 150 */
 #define RFB_EXT_DESKTOP_SIZE (1u << 3) /* SetDesktopSize 251 */
 
 /* Fence payloads are at most this long (RFB community spec). */
@@ -78,7 +78,7 @@ enum rfb_msg_type {
 struct rfb_msg {
 	enum rfb_msg_type type;
 	union {
-		int minor;       /* VERSION: 3, 7 or 8 */
+		int minor;	  /* VERSION: 3, 7 or 8 */
 		uint8_t security; /* SECURITY_CHOICE: one of `offered` */
 		uint8_t auth_response[16];
 		bool shared; /* CLIENT_INIT */
@@ -114,7 +114,7 @@ struct rfb_msg {
 		} qemu_key;
 		struct {
 			uint32_t flags;
-			uint8_t len; /* <= RFB_FENCE_PAYLOAD_MAX */
+			uint8_t len;		/* <= RFB_FENCE_PAYLOAD_MAX */
 			const uint8_t *payload; /* into the buffer */
 		} fence;
 		struct {
@@ -123,7 +123,7 @@ struct rfb_msg {
 		} continuous;
 		struct {
 			uint16_t width, height;
-			uint8_t screens; /* <= RFB_SCREENS_MAX */
+			uint8_t screens;       /* <= RFB_SCREENS_MAX */
 			const uint8_t *layout; /* screens * 16 bytes */
 		} desktop_size;
 	} u;

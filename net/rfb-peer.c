@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RFB_SERVER_VERSION "RFB 003.008\n"
+#define RFB_SERVER_VERSION   "RFB 003.008\n"
 #define RFB_FAILURE_GRACE_MS 1000
-#define RFB_FENCE_REQUEST (1u << 31)
+#define RFB_FENCE_REQUEST    (1u << 31)
 /* BlockBefore, BlockAfter, SyncNext. */
 #define RFB_FENCE_SUPPORTED 0x7u
 
@@ -68,8 +68,8 @@ bool rfb_peer_has_pending(const struct rfb_peer *p)
 	       p->owe_copy;
 }
 
-int rfb_peer_queue_copy(struct rfb_peer *p, struct fb_rect dst,
-			uint32_t src_x, uint32_t src_y)
+int rfb_peer_queue_copy(struct rfb_peer *p, struct fb_rect dst, uint32_t src_x,
+			uint32_t src_y)
 {
 	if (!p->has_copyrect)
 		return -ENOTSUP;
@@ -130,8 +130,8 @@ static int send_buf(struct rfb_peer *p, struct buf *b)
 
 static void protocol_error(struct rfb_peer *p, const char *why)
 {
-	log_warn("client-protocol-error", "id=%u peer=%s reason=\"%s\"",
-		 p->id, conn_peer(p->conn), why);
+	log_warn("client-protocol-error", "id=%u peer=%s reason=\"%s\"", p->id,
+		 conn_peer(p->conn), why);
 	conn_close(p->conn, "protocol-error", true);
 }
 
@@ -402,7 +402,8 @@ static void on_set_encodings(struct rfb_peer *p, const uint8_t *list,
 			extensions |= RFB_EXT_CONTINUOUS;
 		else if (enc >= RFB_ENC_COMPRESS_LEVEL_0 &&
 			 enc <= RFB_ENC_COMPRESS_LEVEL_0 + 9)
-			p->prefs.compress_level = enc - RFB_ENC_COMPRESS_LEVEL_0;
+			p->prefs.compress_level =
+				enc - RFB_ENC_COMPRESS_LEVEL_0;
 		else if (enc >= RFB_ENC_QUALITY_LEVEL_0 &&
 			 enc <= RFB_ENC_QUALITY_LEVEL_0 + 9)
 			p->prefs.quality_level = enc - RFB_ENC_QUALITY_LEVEL_0;
@@ -414,8 +415,8 @@ static void on_set_encodings(struct rfb_peer *p, const uint8_t *list,
 		}
 	}
 	announce_extensions(p, extensions);
-	log_debug("client-encodings", "id=%u count=%u chosen=%d", p->id,
-		  count, p->encoding);
+	log_debug("client-encodings", "id=%u count=%u chosen=%d", p->id, count,
+		  p->encoding);
 }
 
 static void on_update_request(struct rfb_peer *p, const struct rfb_msg *m)
@@ -513,8 +514,8 @@ static void security_failure(struct rfb_peer *p, const char *why)
 {
 	struct buf b;
 
-	log_warn("client-protocol-error", "id=%u peer=%s reason=\"%s\"",
-		 p->id, conn_peer(p->conn), why);
+	log_warn("client-protocol-error", "id=%u peer=%s reason=\"%s\"", p->id,
+		 conn_peer(p->conn), why);
 	buf_init(&b);
 	if (buf_put_be32(&b, 1) == 0 && rfb_write_reason(&b, why) == 0)
 		send_buf(p, &b);

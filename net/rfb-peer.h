@@ -120,8 +120,8 @@ void rfb_peer_set_pointer_absolute(struct rfb_peer *p, bool absolute);
 /* Queues a CopyRect (dst from the client's own pixels at src_x, src_y)
  * to open the next update. -ENOTSUP when the client did not list
  * CopyRect, -EBUSY when one is already waiting. */
-int rfb_peer_queue_copy(struct rfb_peer *p, struct fb_rect dst,
-			uint32_t src_x, uint32_t src_y);
+int rfb_peer_queue_copy(struct rfb_peer *p, struct fb_rect dst, uint32_t src_x,
+			uint32_t src_y);
 
 /* FramebufferUpdates sent so far. */
 uint64_t rfb_peer_frames_sent(const struct rfb_peer *p);

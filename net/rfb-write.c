@@ -11,7 +11,8 @@ int rfb_write_server_init(struct buf *b, uint32_t width, uint32_t height,
 	size_t len = strlen(name);
 
 	rfb_pixfmt_write(&rfb_pixfmt_server, pf);
-	if (buf_put_be16(b, (uint16_t)width) || buf_put_be16(b, (uint16_t)height) ||
+	if (buf_put_be16(b, (uint16_t)width) ||
+	    buf_put_be16(b, (uint16_t)height) ||
 	    buf_append(b, pf, sizeof(pf)) || buf_put_be32(b, (uint32_t)len) ||
 	    buf_append(b, name, len))
 		return -ENOMEM;

@@ -24,8 +24,8 @@ int sockopt_tcp_liveness(int fd, unsigned idle_s, unsigned intvl_s,
 	if (idle_s && intvl_s && cnt) {
 		/* Per socket, so no host-wide sysctl is ever needed. */
 		if ((rc = set_int(fd, SOL_SOCKET, SO_KEEPALIVE, 1)) < 0 ||
-		    (rc = set_int(fd, IPPROTO_TCP, TCP_KEEPIDLE,
-				  (int)idle_s)) < 0 ||
+		    (rc = set_int(fd, IPPROTO_TCP, TCP_KEEPIDLE, (int)idle_s)) <
+			    0 ||
 		    (rc = set_int(fd, IPPROTO_TCP, TCP_KEEPINTVL,
 				  (int)intvl_s)) < 0 ||
 		    (rc = set_int(fd, IPPROTO_TCP, TCP_KEEPCNT, (int)cnt)) < 0)

@@ -26,8 +26,8 @@
 #include "vfbd/base/bytes.h"
 #include "vfbd/base/clock.h"
 
-#define W 1920u
-#define H 1080u
+#define W    1920u
+#define H    1080u
 #define RUNS 9
 
 static volatile int sink_int;
@@ -164,12 +164,14 @@ static int bench_compare(void)
 	       t_memcmp * 1e3, gb / t_memcmp);
 	printf("  memcpy                   %8.3f ms  %6.2f GB/s\n",
 	       t_memcpy * 1e3, gb / t_memcpy);
-	printf("  shadow, nothing changed  %8.3f ms  %6.2f GB/s  %.2fx memcmp\n",
+	printf("  shadow, nothing changed  %8.3f ms  %6.2f GB/s  %.2fx "
+	       "memcmp\n",
 	       t_same * 1e3, gb / t_same, t_memcmp / t_same);
 	printf("  shadow, all changed      %8.3f ms  %6.2f GB/s  %.2fx memcmp"
 	       " (compare+copy; %.2fx memcpy)\n",
 	       t_all * 1e3, gb / t_all, t_memcmp / t_all, t_memcpy / t_all);
-	printf("  shadow, one tile changed %8.3f ms  %6.2f GB/s  %.2fx memcmp\n",
+	printf("  shadow, one tile changed %8.3f ms  %6.2f GB/s  %.2fx "
+	       "memcmp\n",
 	       t_one * 1e3, gb / t_one, t_memcmp / t_one);
 
 	/* Hinted compares: cost should follow the hinted area. */
@@ -301,8 +303,9 @@ static int read_usage(pid_t pid, struct proc_usage *u)
 	}
 	fclose(f);
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
-				"%lu %lu",
+	if (!p || sscanf(p + 2,
+			 "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+			 "%lu %lu",
 			 &ut, &st) != 2)
 		return -1;
 	u->cpu_s = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
@@ -390,7 +393,8 @@ static int bench_idle(const char *vfbd, int seconds)
 		read_usage(pid, &u2);
 		printf("  one client:       cpu %.3f s (%.3f%%), %ld wakeups "
 		       "(%.1f/s)\n",
-		       u2.cpu_s - u1.cpu_s, 100 * (u2.cpu_s - u1.cpu_s) / seconds,
+		       u2.cpu_s - u1.cpu_s,
+		       100 * (u2.cpu_s - u1.cpu_s) / seconds,
 		       u2.wakeups - u1.wakeups,
 		       (double)(u2.wakeups - u1.wakeups) / seconds);
 		free(cl->frameBuffer);
@@ -411,6 +415,7 @@ int main(int argc, char **argv)
 		return bench_convert();
 	if (argc >= 4 && strcmp(argv[1], "idle") == 0)
 		return bench_idle(argv[2], atoi(argv[3]));
-	fprintf(stderr, "usage: vfbd-bench compare | convert | idle VFBD SECONDS\n");
+	fprintf(stderr,
+		"usage: vfbd-bench compare | convert | idle VFBD SECONDS\n");
 	return 1;
 }

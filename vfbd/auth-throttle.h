@@ -9,10 +9,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define AUTH_THROTTLE_FREE 5        /* failures allowed before blocking */
+#define AUTH_THROTTLE_FREE    5	    /* failures allowed before blocking */
 #define AUTH_THROTTLE_BASE_MS 10000 /* first block */
-#define AUTH_THROTTLE_MAX_MS (3600u * 1000u)
-#define AUTH_THROTTLE_SLOTS 256
+#define AUTH_THROTTLE_MAX_MS  (3600u * 1000u)
+#define AUTH_THROTTLE_SLOTS   256
 
 struct auth_throttle_entry {
 	char host[56];

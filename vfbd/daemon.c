@@ -11,7 +11,7 @@
 #include <string.h>
 #include <uv.h>
 
-#define VNC_BASE_PORT 5900u
+#define VNC_BASE_PORT	5900u
 #define VNCUNUSED_TRIES 100u
 
 struct daemon {
@@ -45,8 +45,7 @@ static int listen_on(struct daemon *d, const char *spec, const char *option)
 }
 
 /* --vncunused: the first port from `port` up that binds. */
-static int listen_first_free(struct daemon *d, const char *host,
-			     unsigned port)
+static int listen_first_free(struct daemon *d, const char *host, unsigned port)
 {
 	char spec[300], bound[160];
 	bool v6 = strchr(host, ':') != NULL;
@@ -55,9 +54,10 @@ static int listen_first_free(struct daemon *d, const char *host,
 	for (unsigned i = 0; i < VNCUNUSED_TRIES && port + i <= 65535; i++) {
 		snprintf(spec, sizeof(spec), v6 ? "[%s]:%u" : "%s:%u", host,
 			 port + i);
-		int rc = listener_open(d->loop, spec, session_accept,
-				       d->session, &d->listeners[d->n_listeners],
-				       bound, sizeof(bound), &why);
+		int rc =
+			listener_open(d->loop, spec, session_accept, d->session,
+				      &d->listeners[d->n_listeners], bound,
+				      sizeof(bound), &why);
 		if (rc == 0) {
 			d->n_listeners++;
 			log_info("listening", "addr=%s", bound);
@@ -69,8 +69,8 @@ static int listen_first_free(struct daemon *d, const char *host,
 			return rc;
 		}
 	}
-	fprintf(stderr, "vfbd: --vncunused: no free port from %u to %u\n",
-		port, port + VNCUNUSED_TRIES - 1);
+	fprintf(stderr, "vfbd: --vncunused: no free port from %u to %u\n", port,
+		port + VNCUNUSED_TRIES - 1);
 	return -EADDRINUSE;
 }
 
@@ -89,8 +89,8 @@ static int open_listeners(struct daemon *d, const struct vfbd_config *cfg)
 		port += (unsigned)cfg->vncdisplay;
 	if (cfg->vncunused)
 		return listen_first_free(d, host, port) < 0 ? -1 : 0;
-	snprintf(spec, sizeof(spec),
-		 strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
+	snprintf(spec, sizeof(spec), strchr(host, ':') ? "[%s]:%u" : "%s:%u",
+		 host, port);
 	return listen_on(d, spec,
 			 cfg->vncdisplay >= 0 || cfg->vnclisten
 				 ? "--vnclisten/--vncdisplay"

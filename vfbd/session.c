@@ -27,7 +27,7 @@
  * snapshot, so the loop keeps serving input, accepts and timers. */
 #define OFFLOAD_BYTES (256u << 10)
 /* Connections that have not authenticated yet, at most. */
-#define PREAUTH_MAX 32u
+#define PREAUTH_MAX	 32u
 #define PREAUTH_READ_MAX 1024u
 
 struct encode_work;
@@ -87,7 +87,7 @@ struct session {
 	size_t rects_cap;
 	struct auth_throttle throttle;
 	uint64_t moves_found, copies_sent; /* scroll detection at work */
-	uint64_t frames_changed; /* shadow syncs that found changes */
+	uint64_t frames_changed;	   /* shadow syncs that found changes */
 	/* Close reasons seen so far, for the status report. */
 	struct {
 		const char *reason;
@@ -234,8 +234,9 @@ static int offload(struct client *c, const struct fb_rect *rects, size_t k)
 			memcpy(w->snapshot + y * width + rects[i].x,
 			       s->shadow.pixels + y * width + rects[i].x,
 			       (size_t)rects[i].w * 4);
-	w->view = (struct fb_view){(const uint8_t *)w->snapshot, (uint32_t)width,
-				   s->shadow.height, width * 4};
+	w->view =
+		(struct fb_view){(const uint8_t *)w->snapshot, (uint32_t)width,
+				 s->shadow.height, width * 4};
 	w->job = rfb_peer_prepare_update(c->peer, rects, k);
 	if (!w->job)
 		goto fail;
@@ -409,8 +410,8 @@ static long sync_shadow(struct session *s, const struct fb_damage *hint)
 		return 0;
 	s->frames_changed++;
 	for (struct client *c = s->clients; c; c = c->next) {
-		bool copied = a_move.dst.w && c->ready &&
-			      offer_move(c, &a_move);
+		bool copied =
+			a_move.dst.w && c->ready && offer_move(c, &a_move);
 
 		fb_region_merge(&c->pending, &s->changed);
 		/* After the CopyRect the client's pixels inside dst are the
@@ -666,8 +667,8 @@ static void peer_on_auth_failed(struct rfb_peer *p)
 {
 	struct client *c = rfb_peer_user(p);
 	const char *host = conn_peer_host(rfb_peer_conn(p));
-	uint64_t block = auth_throttle_fail(&c->s->throttle, host,
-					    clock_now_ms());
+	uint64_t block =
+		auth_throttle_fail(&c->s->throttle, host, clock_now_ms());
 
 	if (block)
 		log_warn("auth-throttled", "host=%s blocked_ms=%llu", host,
@@ -679,8 +680,8 @@ static const char *peer_admit(struct rfb_peer *p, const char **close_reason)
 	struct client *c = rfb_peer_user(p);
 	struct session *s = c->s;
 	const char *host = conn_peer_host(rfb_peer_conn(p));
-	uint64_t blocked = auth_throttle_blocked_ms(&s->throttle, host,
-						    clock_now_ms());
+	uint64_t blocked =
+		auth_throttle_blocked_ms(&s->throttle, host, clock_now_ms());
 
 	if (blocked) {
 		log_info("client-refused",
@@ -1031,8 +1032,8 @@ int session_kick_client(struct session *s, unsigned id)
 
 /* Appends printf-style text; status lines are small, so a fixed piece
  * buffer is enough. */
-__attribute__((format(printf, 2, 3))) static void
-put(struct buf *out, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void put(struct buf *out,
+						      const char *fmt, ...)
 {
 	char piece[512];
 	va_list ap;
@@ -1060,8 +1061,8 @@ void session_status_json(struct session *s, struct buf *out)
 	for (struct client *c = s->clients; c; c = c->next) {
 		struct conn *conn = rfb_peer_conn(c->peer);
 		const char *state = conn_is_closing(conn) ? "closing"
-				    : c->ready	    ? "active"
-							    : "handshake";
+				    : c->ready		  ? "active"
+							  : "handshake";
 
 		put(out,
 		    "%s{\"id\":%u,\"peer\":\"%s\",\"state\":\"%s\","

@@ -411,8 +411,8 @@ static void protocol_3_7_and_3_8_offer_only_vnc_auth(void **state)
 				assert_true(n > 0 && n < sizeof(why));
 				assert_int_equal(raw_read(&rc, why, n, 5000),
 						 RAW_OK);
-				assert_non_null(memmem(why, n, "not offered",
-						       11));
+				assert_non_null(
+					memmem(why, n, "not offered", 11));
 			}
 			assert_closed(&rc, &received);
 			assert_int_equal(received, 0);

@@ -57,7 +57,7 @@ static void scancodes_type_whatever_the_keysym(void **state)
 {
 	const char *args[] = {"--source", "demo:static", NULL};
 	struct fb_source *local = fb_demo_new(1024, 768, true);
-		struct vnc_client v;
+	struct vnc_client v;
 
 	assert_non_null(local);
 	assert_int_equal(vfbd_start(&proc, args), 0);
@@ -90,7 +90,7 @@ static void set_desktop_size_is_refused_politely(void **state)
 {
 	const char *args[] = {"--source", "demo:static", NULL};
 	const char *refused[] = {"client-resize-refused", "width=800", NULL};
-		struct vnc_client v;
+	struct vnc_client v;
 
 	assert_int_equal(vfbd_start(&proc, args), 0);
 	assert_int_equal(vnc_connect(&v, proc.port, NULL, NULL, NULL), 0);
@@ -112,8 +112,10 @@ static void set_desktop_size_is_refused_politely(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(scancodes_type_whatever_the_keysym, stop_vfbd),
-		cmocka_unit_test_teardown(set_desktop_size_is_refused_politely, stop_vfbd),
+		cmocka_unit_test_teardown(scancodes_type_whatever_the_keysym,
+					  stop_vfbd),
+		cmocka_unit_test_teardown(set_desktop_size_is_refused_politely,
+					  stop_vfbd),
 	};
 
 	vnc_quiet();

@@ -97,7 +97,7 @@ static long converge(struct vnc_client *v, struct local_demo *d, int ms)
 
 static void full_frame_in_every_format(void **state)
 {
-		const char *args[] = {"--source", "demo:static", NULL};
+	const char *args[] = {"--source", "demo:static", NULL};
 	struct local_demo d;
 
 	assert_int_equal(vfbd_start(&proc, args), 0);
@@ -150,7 +150,7 @@ static void type_string(struct vnc_client *v, struct local_demo *d,
 
 static void typed_text_and_clicks_appear(void **state)
 {
-		const char *args[] = {"--source", "demo:static", NULL};
+	const char *args[] = {"--source", "demo:static", NULL};
 	struct local_demo d;
 	struct vnc_client v;
 	size_t stride;
@@ -159,8 +159,8 @@ static void typed_text_and_clicks_appear(void **state)
 
 	assert_int_equal(vfbd_start(&proc, args), 0);
 	local_init(&d);
-	assert_int_equal(vnc_connect(&v, proc.port, &vnc_formats[0], NULL, NULL),
-			 0);
+	assert_int_equal(
+		vnc_connect(&v, proc.port, &vnc_formats[0], NULL, NULL), 0);
 	vnc_request(&v, false);
 	assert_true(vnc_wait_frame(&v, 5000));
 	assert_int_equal(converge(&v, &d, 2000), 0);
@@ -202,8 +202,10 @@ static void typed_text_and_clicks_appear(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(full_frame_in_every_format, stop_vfbd),
-		cmocka_unit_test_teardown(typed_text_and_clicks_appear, stop_vfbd),
+		cmocka_unit_test_teardown(full_frame_in_every_format,
+					  stop_vfbd),
+		cmocka_unit_test_teardown(typed_text_and_clicks_appear,
+					  stop_vfbd),
 	};
 
 	vnc_quiet();

@@ -150,8 +150,8 @@ static unsigned long long scroll_run(const char *encodings,
 	free(want);
 	status(sock, json, sizeof(json));
 	*copies = json_num(json, "\"copyrects_sent\"");
-	print_message("%s: %llu changed frames, %llu moves found\n",
-		      encodings, json_num(json, "\"frames_changed\""),
+	print_message("%s: %llu changed frames, %llu moves found\n", encodings,
+		      json_num(json, "\"frames_changed\""),
 		      json_num(json, "\"moves_found\""));
 	vnc_close(&v);
 	assert_true(vfbd_log_wait(&p, 3000, closed));

@@ -7,7 +7,7 @@
 
 struct vfbd_proc {
 	pid_t pid;
-	int port;           /* from the "listening addr=" line */
+	int port;	    /* from the "listening addr=" line */
 	char log_path[256]; /* everything vfbd wrote to stderr */
 };
 

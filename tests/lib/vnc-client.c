@@ -48,7 +48,8 @@ static void finished_update(rfbClient *cl)
 static rfbBool resize(rfbClient *cl)
 {
 	struct vnc_client *v = rfbClientGetClientData(cl, &tag);
-	size_t bytes = (size_t)cl->width * cl->height * cl->format.bitsPerPixel / 8;
+	size_t bytes =
+		(size_t)cl->width * cl->height * cl->format.bitsPerPixel / 8;
 
 	free(cl->frameBuffer);
 	cl->frameBuffer = calloc(1, bytes ? bytes : 1);
@@ -117,10 +118,12 @@ bool vnc_wait_frame(struct vnc_client *v, int timeout_ms)
 			return false;
 		/* Messages already buffered inside libvncclient do not
 		 * make the socket readable again. */
-		n = v->cl->buffered ? 1
-				    : WaitForMessage(v->cl,
-						     (unsigned)(left > 100 ? 100000
-									 : left * 1000));
+		n = v->cl->buffered
+			    ? 1
+			    : WaitForMessage(v->cl,
+					     (unsigned)(left > 100
+								? 100000
+								: left * 1000));
 		if (n < 0)
 			return false;
 		if (n > 0 && !HandleRFBServerMessage(v->cl))
@@ -139,10 +142,12 @@ bool vnc_pump(struct vnc_client *v, int ms)
 
 		if (left <= 0)
 			return true;
-		n = v->cl->buffered ? 1
-				    : WaitForMessage(v->cl,
-						     (unsigned)(left > 50 ? 50000
-									: left * 1000));
+		n = v->cl->buffered
+			    ? 1
+			    : WaitForMessage(v->cl,
+					     (unsigned)(left > 50
+								? 50000
+								: left * 1000));
 		if (n < 0)
 			return false;
 		if (n > 0 && !HandleRFBServerMessage(v->cl))

@@ -95,8 +95,7 @@ static bool msg_equal(const struct rfb_msg *a, const struct rfb_msg *b)
 		       a->u.continuous.w == b->u.continuous.w;
 	case RFB_MSG_SET_DESKTOP_SIZE:
 		return a->u.desktop_size.width == b->u.desktop_size.width &&
-		       a->u.desktop_size.screens ==
-			       b->u.desktop_size.screens &&
+		       a->u.desktop_size.screens == b->u.desktop_size.screens &&
 		       a->u.desktop_size.layout == b->u.desktop_size.layout;
 	}
 	return false;
@@ -828,10 +827,10 @@ static void test_all_type_bytes(void **state)
 
 static void test_extensions_only_when_enabled(void **state)
 {
-	static const uint8_t qemu_key[] = {255, 0, 0, 1, 0, 0, 0, 0x61,
-					   0, 0, 0, 0x1e};
-	static const uint8_t fence[] = {248, 0, 0, 0, 0x80, 0, 0, 3,
-					2, 0xaa, 0xbb};
+	static const uint8_t qemu_key[] = {255, 0,    0, 1, 0, 0,
+					   0,	0x61, 0, 0, 0, 0x1e};
+	static const uint8_t fence[] = {248, 0, 0, 0,	 0x80, 0,
+					0,   3, 2, 0xaa, 0xbb};
 	static const uint8_t cu[] = {150, 1, 0, 0, 0, 0, 4, 0, 3, 0};
 	static const uint8_t sds[8 + 16] = {251, 0, 2, 0, 1, 0, 1, 0};
 	const struct {
@@ -840,7 +839,8 @@ static void test_extensions_only_when_enabled(void **state)
 		uint32_t ext;
 		enum rfb_msg_type type;
 	} cases[] = {
-		{qemu_key, sizeof(qemu_key), RFB_EXT_QEMU_KEY, RFB_MSG_QEMU_KEY},
+		{qemu_key, sizeof(qemu_key), RFB_EXT_QEMU_KEY,
+		 RFB_MSG_QEMU_KEY},
 		{fence, sizeof(fence), RFB_EXT_FENCE, RFB_MSG_FENCE},
 		{cu, sizeof(cu), RFB_EXT_CONTINUOUS,
 		 RFB_MSG_CONTINUOUS_UPDATES},
@@ -856,8 +856,8 @@ static void test_extensions_only_when_enabled(void **state)
 
 		/* Not negotiated: an unknown type, the connection ends. */
 		to_normal(&p, RFB_CUT_TEXT_MAX);
-		assert_int_equal(rfb_parse(&p, cases[i].bytes, cases[i].len,
-					   &m, &reason),
+		assert_int_equal(rfb_parse(&p, cases[i].bytes, cases[i].len, &m,
+					   &reason),
 				 -EPROTO);
 		assert_non_null(strstr(reason, "unknown message type"));
 
@@ -871,8 +871,8 @@ static void test_extensions_only_when_enabled(void **state)
 
 static void test_extension_values(void **state)
 {
-	static const uint8_t qemu_key[] = {255, 0, 0, 1, 0, 0, 0xff, 0x51,
-					   0, 0, 0, 0xc8};
+	static const uint8_t qemu_key[] = {255,	 0,    0, 1, 0, 0,
+					   0xff, 0x51, 0, 0, 0, 0xc8};
 	static const uint8_t qemu_audio[] = {255, 1, 0, 0};
 	uint8_t fence[9 + 65] = {248, 0, 0, 0, 0, 0, 0, 1, 65};
 	uint8_t sds[8] = {251, 0, 4, 0, 3, 0, 0, 0};
@@ -888,9 +888,9 @@ static void test_extension_values(void **state)
 	assert_int_equal(m.u.qemu_key.keysym, 0xff51);
 	assert_int_equal(m.u.qemu_key.keycode, 0xc8);
 	free(buf);
-	assert_int_equal(rfb_parse(&p, qemu_audio, sizeof(qemu_audio), &m,
-				   &reason),
-			 -EPROTO);
+	assert_int_equal(
+		rfb_parse(&p, qemu_audio, sizeof(qemu_audio), &m, &reason),
+		-EPROTO);
 
 	/* A fence payload over 64 bytes is refused at its length byte. */
 	to_normal(&p, RFB_CUT_TEXT_MAX);

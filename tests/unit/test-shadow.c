@@ -394,11 +394,13 @@ static void test_hint_hostile(void **state)
 					  .n = FB_DAMAGE_MAX_RECTS + 1};
 
 		assert_int_equal(
-			fb_shadow_sync(&f.s, &f.view, &bogus, &f.changed, NULL), 1);
+			fb_shadow_sync(&f.s, &f.view, &bogus, &f.changed, NULL),
+			1);
 		bogus.n = UINT32_MAX;
 		set_px(&f, 601, 400, get_px(&f, 601, 400) ^ 0xff);
 		assert_int_equal(
-			fb_shadow_sync(&f.s, &f.view, &bogus, &f.changed, NULL), 1);
+			fb_shadow_sync(&f.s, &f.view, &bogus, &f.changed, NULL),
+			1);
 	}
 	assert_true(tile_set(&f.changed, 9, 25));
 	assert_true(shadow_equals_live(&f));
@@ -417,20 +419,26 @@ static void test_geometry_mismatch(void **state)
 
 	v = f.view;
 	v.width = 639;
-	assert_int_equal(fb_shadow_sync(&f.s, &v, &all, &f.changed, NULL), -EINVAL);
+	assert_int_equal(fb_shadow_sync(&f.s, &v, &all, &f.changed, NULL),
+			 -EINVAL);
 	v = f.view;
 	v.height = 481;
-	assert_int_equal(fb_shadow_sync(&f.s, &v, &all, &f.changed, NULL), -EINVAL);
+	assert_int_equal(fb_shadow_sync(&f.s, &v, &all, &f.changed, NULL),
+			 -EINVAL);
 	v = f.view;
 	v.stride = 640 * 4 - 1;
-	assert_int_equal(fb_shadow_sync(&f.s, &v, &all, &f.changed, NULL), -EINVAL);
+	assert_int_equal(fb_shadow_sync(&f.s, &v, &all, &f.changed, NULL),
+			 -EINVAL);
 	v.stride = 0;
-	assert_int_equal(fb_shadow_sync(&f.s, &v, &all, &f.changed, NULL), -EINVAL);
+	assert_int_equal(fb_shadow_sync(&f.s, &v, &all, &f.changed, NULL),
+			 -EINVAL);
 
 	assert_int_equal(fb_region_init(&other, 640, 479), 0);
-	assert_int_equal(fb_shadow_sync(&f.s, &f.view, &all, &other, NULL), -EINVAL);
+	assert_int_equal(fb_shadow_sync(&f.s, &f.view, &all, &other, NULL),
+			 -EINVAL);
 	assert_int_equal(fb_region_reset(&other, 641, 480), 0);
-	assert_int_equal(fb_shadow_sync(&f.s, &f.view, &all, &other, NULL), -EINVAL);
+	assert_int_equal(fb_shadow_sync(&f.s, &f.view, &all, &other, NULL),
+			 -EINVAL);
 	fb_region_fini(&other);
 
 	/* Nothing was compared or copied by the refused calls. */
