@@ -64,6 +64,9 @@
 #define TIGHT_SMOOTH_GAIN 0.9
 
 #define TIGHT_CTL_FILL	      0x80u
+/* Gradient residuals under this many bits per byte compress losslessly
+ * to less than JPEG would take at any useful quality. */
+#define TIGHT_LOSSLESS_BITS 1.0
 #define TIGHT_CTL_JPEG	      0x90u
 #define TIGHT_CTL_FILTER      0x40u
 #define TIGHT_FILTER_PALETTE  1u
@@ -553,13 +556,14 @@ static double tight_entropy_bits(const uint32_t hist[256], uint64_t n)
 	return bits;
 }
 
-/* Whether the gradient filter suits a many-colour chunk. zlib's Huffman
- * stage is what either filter's bytes mostly meet, so on a sample of rows
- * the order-0 entropy of the gradient residuals is compared with that of
- * the plain channel bytes: smooth content (photos, ramps) gives small
+/* Order-0 entropies, in bits per byte, of the gradient filter's residuals
+ * and of the plain channel bytes, on a sample of rows. zlib's Huffman
+ * stage is what either filter's bytes mostly meet, so these predict
+ * which compresses better: smooth content (photos, ramps) gives small
  * residuals, while noise or detail on a few base colours compresses
- * better as it is. */
-static bool tight_smooth(const struct tight_enc *e, struct fb_rect c)
+ * better as it is. Returns false when the chunk is too small to tell. */
+static bool tight_sample_entropy(const struct tight_enc *e, struct fb_rect c,
+				 double *grad_bits, double *copy_bits)
 {
 	uint32_t step = c.h / TIGHT_SMOOTH_ROWS + 1;
 	uint32_t grad[256] = {0}, copy[256] = {0};
@@ -583,8 +587,11 @@ static bool tight_smooth(const struct tight_enc *e, struct fb_rect c)
 			n += 3;
 		}
 	}
-	return n > 0 && tight_entropy_bits(grad, n) <
-				TIGHT_SMOOTH_GAIN * tight_entropy_bits(copy, n);
+	if (n == 0)
+		return false;
+	*grad_bits = tight_entropy_bits(grad, n) / (double)n;
+	*copy_bits = tight_entropy_bits(copy, n) / (double)n;
+	return true;
 }
 
 /* ---- subencodings ------------------------------------------------- */
@@ -797,6 +804,8 @@ static int tight_chunk(struct tight_job *j, struct fb_rect c, bool trimmed)
 	bool jpeg = j->jpeg && n >= TIGHT_JPEG_MIN_AREA;
 	unsigned limit = jpeg ? j->pal_max_jpeg : j->pal_max;
 	unsigned ncolours;
+	double grad = 0, copy = 0;
+	bool smooth;
 
 	/* A palette must pay for itself: with 8-bit pixels only the 1-bit
 	 * form is smaller, and a tiny rect cannot carry a big palette. */
@@ -810,7 +819,12 @@ static int tight_chunk(struct tight_job *j, struct fb_rect c, bool trimmed)
 		return tight_fill(j, c, j->e->pal[0]);
 	if (ncolours <= limit)
 		return tight_palette(j, c, ncolours);
-	if (jpeg) {
+	smooth = j->tpix24 && tight_sample_entropy(j->e, c, &grad, &copy) &&
+		 grad < TIGHT_SMOOTH_GAIN * copy;
+	/* Content the gradient filter predicts almost perfectly (synthetic
+	 * ramps, flat shading) is smaller lossless than as JPEG: then the
+	 * client gets exact pixels for fewer bytes. */
+	if (jpeg && !(smooth && grad < TIGHT_LOSSLESS_BITS)) {
 		int rc = trimmed ? 1 : tight_trim_flat(j, c);
 
 		if (rc <= 0)
@@ -819,7 +833,7 @@ static int tight_chunk(struct tight_job *j, struct fb_rect c, bool trimmed)
 		if (rc <= 0)
 			return rc;
 	}
-	if (j->tpix24 && tight_smooth(j->e, c))
+	if (smooth)
 		return tight_gradient(j, c);
 	return tight_copy(j, c);
 }
