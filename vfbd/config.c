@@ -1,4 +1,5 @@
 #include "vfbd/config.h"
+#include "vfbd/xen-devices.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -18,6 +19,14 @@ static const char usage_text[] =
 	"                           shm:PATH             framebuffer in a shm file\n"
 	"                           xen-pv:DOMID[:DEVID] Xen PV guest (vfb + vkbd)\n"
 	"  --domid N                same as --source xen-pv:N\n"
+	"\n"
+	"Xen (xen-pv sources)\n"
+	"  --create-devices         create the guest's vfb and vkbd device nodes\n"
+	"                           (for configs without vfb=); removed on exit\n"
+	"  --xen-size WxH           mode suggested to the guest and keyboard\n"
+	"                           pointer range (default 800x600)\n"
+	"  --xen-videoram MIB       largest guest framebuffer accepted\n"
+	"                           (default 64)\n"
 	"\n"
 	"Where to listen (repeatable; default 127.0.0.1:5900)\n"
 	"  --listen ADDR            127.0.0.1:5900 | [::1]:5900 | 0.0.0.0:5901 |\n"
@@ -54,6 +63,9 @@ static const char usage_text[] =
 enum {
 	OPT_SOURCE = 256,
 	OPT_DOMID,
+	OPT_CREATE_DEVICES,
+	OPT_XEN_SIZE,
+	OPT_XEN_VIDEORAM,
 	OPT_LISTEN,
 	OPT_VNCLISTEN,
 	OPT_VNCDISPLAY,
@@ -77,6 +89,9 @@ enum {
 static const struct option long_options[] = {
 	{"source", required_argument, NULL, OPT_SOURCE},
 	{"domid", required_argument, NULL, OPT_DOMID},
+	{"create-devices", no_argument, NULL, OPT_CREATE_DEVICES},
+	{"xen-size", required_argument, NULL, OPT_XEN_SIZE},
+	{"xen-videoram", required_argument, NULL, OPT_XEN_VIDEORAM},
 	{"listen", required_argument, NULL, OPT_LISTEN},
 	{"vnclisten", required_argument, NULL, OPT_VNCLISTEN},
 	{"vncdisplay", required_argument, NULL, OPT_VNCDISPLAY},
@@ -197,6 +212,26 @@ static int parse_option(struct vfbd_config *cfg, int opt, const char *arg)
 		snprintf(domid_source, sizeof(domid_source), "xen-pv:%u", u);
 		cfg->source = domid_source;
 		return 0;
+	case OPT_CREATE_DEVICES:
+		xen_pv_options()->create_devices = true;
+		return 0;
+	case OPT_XEN_SIZE: {
+		unsigned w, h;
+		int used = 0;
+
+		if (sscanf(arg, "%5ux%5u%n", &w, &h, &used) != 2 ||
+		    arg[used] != '\0' || arg[0] < '0' || arg[0] > '9' ||
+		    w < 16 || h < 16 || w > 8192 || h > 8192)
+			return bad("xen-size", arg,
+				   "expected WxH from 16x16 to 8192x8192");
+		xen_pv_options()->width = w;
+		xen_pv_options()->height = h;
+		return 0;
+	}
+	case OPT_XEN_VIDEORAM:
+		return parse_uint("xen-videoram", arg, 1,
+				  XEN_PV_MAX_VIDEORAM_MIB,
+				  &xen_pv_options()->videoram_mib);
 	case OPT_LISTEN:
 		if (cfg->n_listen == VFBD_MAX_LISTEN)
 			return bad("listen", arg, "too many --listen options");

@@ -2,6 +2,7 @@
 #include "net/listener.h"
 #include "vfbd/base/log.h"
 #include "vfbd/control.h"
+#include "vfbd/qmp.h"
 #include "vfbd/session.h"
 #include "vfbd/sources.h"
 
@@ -20,7 +21,10 @@ struct daemon {
 	struct listener *listeners[VFBD_MAX_LISTEN];
 	unsigned n_listeners;
 	struct control *control;
-	uv_signal_t sigint, sigterm;
+	struct qmp_server *qmp[DM_QMP_MAX];
+	uv_signal_t sigint, sigterm, sighup;
+	bool dm;
+	char bound[160]; /* the first address listened on, for query-vnc */
 	int exit_status;
 };
 
@@ -40,6 +44,8 @@ static int listen_on(struct daemon *d, const char *spec, const char *option)
 		return rc;
 	}
 	d->n_listeners++;
+	if (!d->bound[0])
+		snprintf(d->bound, sizeof(d->bound), "%s", bound);
 	log_info("listening", "addr=%s", bound);
 	return 0;
 }
@@ -60,6 +66,9 @@ static int listen_first_free(struct daemon *d, const char *host, unsigned port)
 				      sizeof(bound), &why);
 		if (rc == 0) {
 			d->n_listeners++;
+			if (!d->bound[0])
+				snprintf(d->bound, sizeof(d->bound), "%s",
+					 bound);
 			log_info("listening", "addr=%s", bound);
 			return 0;
 		}
@@ -107,8 +116,57 @@ static void stop(struct daemon *d)
 	for (unsigned i = 0; i < d->n_listeners; i++)
 		listener_close(d->listeners[i]);
 	d->n_listeners = 0;
+	for (unsigned i = 0; i < DM_QMP_MAX; i++) {
+		qmp_close(d->qmp[i]);
+		d->qmp[i] = NULL;
+	}
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	if (d->dm)
+		uv_close((uv_handle_t *)&d->sighup, NULL);
+}
+
+/* query-vnc: the address really listened on. */
+static void qmp_vnc_info(void *ctx, char *host, size_t host_len,
+			 unsigned *port)
+{
+	struct daemon *d = ctx;
+	char h[128] = "";
+	unsigned p = 0;
+
+	if (d->bound[0] && listener_split(d->bound, h, sizeof(h), &p) == 0)
+		snprintf(host, host_len, "%s", h);
+	*port = p;
+}
+
+static void qmp_set_password(void *ctx, const char *password)
+{
+	struct daemon *d = ctx;
+
+	/* Kept in memory only: never in xenstore, never logged. */
+	session_set_password(d->session, password, true);
+	log_info("vnc-password-set", "source=qmp");
+}
+
+static const struct qmp_ops daemon_qmp_ops = {
+	.vnc_info = qmp_vnc_info,
+	.set_password = qmp_set_password,
+};
+
+static int open_qmp(struct daemon *d, const struct dm_config *dm)
+{
+	for (unsigned i = 0; i < dm->n_qmp; i++) {
+		int rc = qmp_open(d->loop, dm->qmp[i], &daemon_qmp_ops, d,
+				  &d->qmp[i]);
+
+		if (rc < 0) {
+			fprintf(stderr, "vfbd-dm: QMP socket %s: %s\n",
+				dm->qmp[i], uv_strerror(rc));
+			return rc;
+		}
+		log_info("qmp-listening", "path=%s", dm->qmp[i]);
+	}
+	return 0;
 }
 
 static void on_source_finished(void *ctx)
@@ -123,7 +181,7 @@ static void on_signal(uv_signal_t *h, int signum)
 	stop(h->data);
 }
 
-int daemon_run(const struct vfbd_config *cfg)
+int daemon_run(const struct vfbd_config *cfg, const struct dm_config *dm)
 {
 	struct daemon d = {.loop = uv_default_loop()};
 	struct opened_source os;
@@ -155,6 +213,15 @@ int daemon_run(const struct vfbd_config *cfg)
 	d.sigterm.data = &d;
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+	if (dm) {
+		/* libxl ends its device model with SIGHUP. */
+		d.dm = true;
+		uv_signal_init(d.loop, &d.sighup);
+		d.sighup.data = &d;
+		uv_signal_start(&d.sighup, on_signal, SIGHUP);
+		if (dm->password_on)
+			session_set_password(d.session, "", true);
+	}
 
 	if (open_listeners(&d, cfg) < 0) {
 		d.exit_status = 1;
@@ -164,6 +231,9 @@ int daemon_run(const struct vfbd_config *cfg)
 				      &d.control)) < 0) {
 		fprintf(stderr, "vfbd: --control %s: %s\n", cfg->control_path,
 			uv_strerror(rc));
+		d.exit_status = 1;
+		stop(&d);
+	} else if (dm && open_qmp(&d, dm) < 0) {
 		d.exit_status = 1;
 		stop(&d);
 	} else if (cfg->control_path) {

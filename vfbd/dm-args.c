@@ -56,21 +56,25 @@ static int parse_vnc(struct dm_config *dm, const char *arg)
 	size_t host_len;
 	int n;
 
+	const char *host = arg;
+
 	if (arg[0] == '[') {
 		const char *end = strchr(arg, ']');
 
 		if (!end || end[1] != ':')
 			return -1;
+		host = arg + 1; /* the daemon adds brackets back for v6 */
+		host_len = (size_t)(end - host);
 		colon = end + 1;
 	} else {
 		colon = strchr(arg, ':');
 		if (!colon)
 			return -1;
+		host_len = (size_t)(colon - arg);
 	}
-	host_len = (size_t)(colon - arg);
-	if (host_len >= sizeof(dm->vnclisten))
+	if (host_len == 0 || host_len >= sizeof(dm->vnclisten))
 		return -1;
-	memcpy(dm->vnclisten, arg, host_len);
+	memcpy(dm->vnclisten, host, host_len);
 	dm->vnclisten[host_len] = '\0';
 	n = parse_uint(colon + 1, 65535 - 5900, &dm->display);
 	if (n < 0)

@@ -86,6 +86,10 @@ struct session {
 	struct fb_rect *rects;
 	size_t rects_cap;
 	struct auth_throttle throttle;
+	/* The VNC password, from the config or later from libxl's QMP
+	 * (vfbd-dm); with password_required and none set, nobody gets in. */
+	char password[RFB_AUTH_PASSWORD_MAX + 1];
+	bool password_required;
 	uint64_t moves_found, copies_sent; /* scroll detection at work */
 	uint64_t frames_changed;	   /* shadow syncs that found changes */
 	/* Close reasons seen so far, for the status report. */
@@ -617,7 +621,7 @@ static int peer_on_init(struct rfb_peer *p, bool shared,
 
 	log_info("client-authenticated", "id=%u peer=%s shared=%d", c->id,
 		 conn_peer(conn), shared);
-	if (s->cfg->password[0])
+	if (s->password[0])
 		auth_throttle_success(&s->throttle, conn_peer_host(conn));
 	switch (s->cfg->share) {
 	case SHARE_TAKEOVER:
@@ -692,6 +696,13 @@ static const char *peer_admit(struct rfb_peer *p, const char **close_reason)
 		*close_reason = "auth-failed";
 		return "too many authentication failures from this address; "
 		       "try again later";
+	}
+	if (s->password_required && !s->password[0]) {
+		log_info("client-refused",
+			 "id=%u peer=%s reason=\"no VNC password set yet\"",
+			 c->id, conn_peer(rfb_peer_conn(p)));
+		*close_reason = "auth-failed";
+		return "no VNC password has been set for this console yet";
 	}
 	if (s->cfg->share == SHARE_EXCLUSIVE && s->n_ready > 0) {
 		log_info("client-refused",
@@ -958,7 +969,8 @@ struct session *session_new(uv_loop_t *loop, const struct vfbd_config *cfg,
 		free(s);
 		return NULL;
 	}
-	s->peer_cfg.password = cfg->password;
+	memcpy(s->password, cfg->password, sizeof(s->password));
+	s->peer_cfg.password = s->password;
 	s->peer_cfg.cut_text_max = 256u << 10;
 	s->peer_cfg.preauth_read_max = PREAUTH_READ_MAX;
 	s->peer_cfg.conn = (struct conn_settings){
@@ -1094,4 +1106,12 @@ void session_status_json(struct session *s, struct buf *out)
 		first = false;
 	}
 	put(out, "}}");
+}
+
+void session_set_password(struct session *s, const char *password,
+			  bool required)
+{
+	memset(s->password, 0, sizeof(s->password));
+	strncpy(s->password, password, RFB_AUTH_PASSWORD_MAX);
+	s->password_required = required;
 }

@@ -38,6 +38,12 @@ void session_free(struct session *s);
  * the last send progress) and close reasons counted so far. */
 void session_status_json(struct session *s, struct buf *out);
 
+/* Sets the VNC password for connections from now on (up to 8 characters
+ * count; "" means none). With `required`, connections are refused while
+ * no password is set (vfbd-dm before libxl sends one). */
+void session_set_password(struct session *s, const char *password,
+			  bool required);
+
 /* Starts the figures in the status report afresh (loop_max_stall_ms). */
 void session_reset_stats(struct session *s);
 

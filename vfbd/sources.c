@@ -2,6 +2,7 @@
 #include "fb/src-demo.h"
 #include "fb/src-shm.h"
 #include "input/sink-text.h"
+#include "vfbd/xen-devices.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -127,8 +128,9 @@ int sources_open(const char *spec, struct opened_source *out, char *why,
 		}
 		return 0;
 	}
-	if (strncmp(spec, "xen-pv:", 7) == 0 ||
-	    strncmp(spec, "xen-hvm:", 8) == 0) {
+	if (strncmp(spec, "xen-pv:", 7) == 0)
+		return xen_pv_open(spec + 7, out, why, why_len);
+	if (strncmp(spec, "xen-hvm:", 8) == 0) {
 		snprintf(why, why_len,
 			 "this build of vfbd cannot open %s sources yet", spec);
 		return -ENOTSUP;
