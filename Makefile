@@ -23,7 +23,7 @@ PREFIX ?= /usr/local
 FUZZ_SECONDS ?= 60
 PKG_CONFIG ?= pkg-config
 
-PKGS := libuv zlib libturbojpeg libvncserver
+PKGS := libuv zlib libturbojpeg libvncserver xenstore xenforeignmemory xengnttab xenevtchn xencontrol xentoollog
 TEST_PKGS := cmocka libvncclient
 
 WARNINGS := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow \
@@ -175,8 +175,11 @@ format:
 tidy: compdb
 	clang-tidy -p . $(LIB_SRCS)
 
-compdb: clean
-	bear -- $(MAKE) all
+# A fresh build in its own folder, so every compile command is recorded.
+compdb: deps
+	rm -rf $(BUILD)/compdb
+	bear --output compile_commands.json -- $(MAKE) --no-print-directory \
+		BUILD=$(BUILD)/compdb all
 
 compile_commands.json: compdb
 
