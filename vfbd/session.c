@@ -8,6 +8,7 @@
 #include "vfbd/auth-throttle.h"
 #include "vfbd/base/clock.h"
 #include "vfbd/base/log.h"
+#include "vfbd/offload.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -30,15 +31,10 @@
 #define PREAUTH_MAX	 32u
 #define PREAUTH_READ_MAX 1024u
 
-struct encode_work;
-
 struct client {
 	struct client *next, *prev;
-	struct encode_work *work; /* an update being encoded off the loop */
-	/* Kept between offloaded updates: a fresh 8 MB buffer per frame
-	 * would cost the loop thousands of page faults each time. */
-	uint32_t *snapshot;
-	size_t snapshot_bytes;
+	struct offload *work; /* an update being encoded off the loop */
+	struct offload_cache snapshot;
 	struct session *s;
 	struct rfb_peer *peer;
 	unsigned id;
@@ -173,94 +169,17 @@ static size_t take_budget(struct fb_rect *rects, size_t n, size_t cap,
 	return k;
 }
 
-struct encode_work {
-	uv_work_t req;
-	struct client *c; /* NULL once the client has gone */
-	struct rfb_update_job *job;
-	uint32_t *snapshot;
-	struct fb_view view;
-};
-
 static void try_send(struct client *c);
 
-static void encode_on_worker(uv_work_t *req)
+static void offload_done(void *ctx, int rc)
 {
-	struct encode_work *w = req->data;
+	struct client *c = ctx;
 
-	rfb_update_job_encode(w->job, &w->view);
-}
-
-static void encode_done(uv_work_t *req, int status)
-{
-	struct encode_work *w = req->data;
-	struct client *c = w->c;
-	int rc = rfb_peer_finish_update(w->job);
-
-	if (!c) {
-		free(w->snapshot);
-		free(w);
-		return; /* the peer was freed by finish */
-	}
-	c->snapshot = w->snapshot;
-	free(w);
 	c->work = NULL;
 	if (rc < 0 && rc != -ENOMEM)
 		rfb_peer_close(c->peer, "io-error", true);
 	else
 		try_send(c);
-}
-
-/* Copies the rects out of the shadow and queues the encoding on the
- * thread pool; the shadow may change meanwhile without tearing them.
- * Returns 0, or -ENOMEM (then the caller encodes inline). */
-static int offload(struct client *c, const struct fb_rect *rects, size_t k)
-{
-	struct session *s = c->s;
-	struct encode_work *w = calloc(1, sizeof(*w));
-	size_t width = s->shadow.width;
-	size_t bytes = width * s->shadow.height * 4;
-
-	if (!w)
-		return -ENOMEM;
-	if (c->snapshot && c->snapshot_bytes == bytes) {
-		w->snapshot = c->snapshot;
-	} else {
-		free(c->snapshot);
-		c->snapshot_bytes = 0;
-		w->snapshot = malloc(bytes);
-		if (!w->snapshot)
-			goto fail;
-		c->snapshot_bytes = bytes;
-	}
-	c->snapshot = NULL; /* the work owns it until done */
-	for (size_t i = 0; i < k; i++)
-		for (uint32_t y = rects[i].y; y < rects[i].y + rects[i].h; y++)
-			memcpy(w->snapshot + y * width + rects[i].x,
-			       s->shadow.pixels + y * width + rects[i].x,
-			       (size_t)rects[i].w * 4);
-	w->view =
-		(struct fb_view){(const uint8_t *)w->snapshot, (uint32_t)width,
-				 s->shadow.height, width * 4};
-	w->job = rfb_peer_prepare_update(c->peer, rects, k);
-	if (!w->job)
-		goto fail;
-	w->c = c;
-	w->req.data = w;
-	if (uv_queue_work(s->loop, &w->req, encode_on_worker, encode_done) <
-	    0) {
-		rfb_update_job_encode(w->job, &w->view);
-		rfb_peer_finish_update(w->job);
-		free(w->snapshot);
-		free(w);
-		return 0;
-	}
-	c->work = w;
-	return 0;
-fail:
-	free(w->snapshot);
-	c->snapshot_bytes = 0;
-	free(w);
-	return -ENOMEM;
 }
 
 static void try_send(struct client *c)
@@ -288,7 +207,9 @@ static void try_send(struct client *c)
 	for (size_t i = 0; i < k; i++)
 		bytes += (uint64_t)s->rects[i].w * s->rects[i].h *
 			 rfb_peer_bytes_per_pixel(c->peer);
-	if (bytes >= OFFLOAD_BYTES && offload(c, s->rects, k) == 0)
+	if (bytes >= OFFLOAD_BYTES &&
+	    offload_start(s->loop, c->peer, &s->shadow, s->rects, k,
+			  &c->snapshot, offload_done, c, &c->work) == 0)
 		return;
 	if (rfb_peer_send_update(c->peer, &view, s->rects, k) < 0)
 		rfb_peer_close(c->peer, "io-error", true);
@@ -845,8 +766,8 @@ static void peer_on_close(struct rfb_peer *p, const char *reason)
 		 (unsigned long long)(clock_now_ms() - c->connected_ms));
 	count_close(s, reason);
 	if (c->work)
-		c->work->c = NULL; /* the worker's result is dropped */
-	free(c->snapshot);
+		offload_detach(c->work); /* the worker's result is dropped */
+	offload_cache_fini(&c->snapshot);
 	if (c->ready) {
 		s->n_ready--;
 		/* A key held by a client that vanished must not stay down. */
