@@ -27,6 +27,7 @@
 #include "fb/src-shm.h"
 #include "input/keymap.h"
 #include "input/sink-text.h"
+#include "tests/lib/local-demo.h"
 #include "tests/lib/spawn.h"
 #include "tests/lib/vnc-client.h"
 #include "vfbd/base/bytes.h"
@@ -34,53 +35,14 @@
 #define W 1024u
 #define H 768u
 
-struct local_demo {
-	struct fb_source *src;
-	struct input_sink_text text;
-};
-
-static void l_text(void *ctx, uint32_t cp)
-{
-	fb_demo_type_char(((struct local_demo *)ctx)->src, cp);
-}
-
-static void l_backspace(void *ctx)
-{
-	fb_demo_backspace(((struct local_demo *)ctx)->src);
-}
-
-static void l_enter(void *ctx)
-{
-	fb_demo_enter(((struct local_demo *)ctx)->src);
-}
-
-static void l_pointer(void *ctx, uint32_t x, uint32_t y, uint8_t b)
-{
-	fb_demo_pointer(((struct local_demo *)ctx)->src, x, y, b);
-}
-
-static const struct input_text_ops local_ops = {l_text, l_backspace, l_enter,
-						l_pointer};
-
 static void local_init(struct local_demo *d)
 {
-	struct fb_damage hint;
-
-	d->src = fb_demo_new(W, H, true);
-	assert_non_null(d->src);
-	input_sink_text_init(&d->text, &local_ops, d);
-	d->src->ops->poll(d->src, &hint);
+	local_demo_init(d, W, H);
 }
 
 static const uint32_t *local_pixels(struct local_demo *d, size_t *stride_px)
 {
-	struct fb_view v;
-	struct fb_damage hint;
-
-	d->src->ops->poll(d->src, &hint);
-	assert_int_equal(d->src->ops->view(d->src, &v), 0);
-	*stride_px = v.stride / 4;
-	return (const uint32_t *)v.data;
+	return local_demo_pixels(d, stride_px);
 }
 
 static bool libvncclient_older_than(int major, int minor, int patch)
