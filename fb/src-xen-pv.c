@@ -13,9 +13,9 @@
 
 /* A guest's bad or unknown events are logged at most this often. */
 #define EVENT_LOG_INTERVAL_MS 5000u
-#define PLACEHOLDER_BG 0x00202428u
-#define PLACEHOLDER_FG 0x00d0d0d0u
-#define PLACEHOLDER_DIM 0x00808890u
+#define PLACEHOLDER_BG	      0x00202428u
+#define PLACEHOLDER_FG	      0x00d0d0d0u
+#define PLACEHOLDER_DIM	      0x00808890u
 
 struct xen_pv_src {
 	struct fb_source base;
@@ -80,7 +80,8 @@ static void draw_text(struct xen_pv_src *m, uint32_t y, uint32_t scale,
 			uint32_t *row = m->ph + (size_t)(y + gy) * m->ph_w;
 			uint8_t bits = g[gy / scale];
 
-			for (uint32_t gx = 0; gx < FB_FONT_WIDTH * scale; gx++) {
+			for (uint32_t gx = 0; gx < FB_FONT_WIDTH * scale;
+			     gx++) {
 				uint64_t px = cx + gx;
 
 				if (px >= m->ph_w)
@@ -118,8 +119,9 @@ static void placeholder(struct xen_pv_src *m, const char *fmt, ...)
 	for (size_t i = 0; i < (size_t)w * h; i++)
 		m->ph[i] = PLACEHOLDER_BG;
 	scale = w >= 640 && h >= 200 ? 2 : 1;
-	y = h / 2 > 2 * FB_FONT_HEIGHT * scale ? h / 2 - 2 * FB_FONT_HEIGHT * scale
-					       : 0;
+	y = h / 2 > 2 * FB_FONT_HEIGHT * scale
+		    ? h / 2 - 2 * FB_FONT_HEIGHT * scale
+		    : 0;
 	draw_text(m, y, scale, "guest framebuffer unavailable", PLACEHOLDER_FG);
 	y += FB_FONT_HEIGHT * scale * 2;
 	snprintf(line, sizeof(line), "domain %u, vfb %u: %s",
@@ -148,7 +150,8 @@ static void log_bad_event(struct xen_pv_src *m, const char *what)
 	if (now - m->last_event_log_ms < EVENT_LOG_INTERVAL_MS)
 		return;
 	m->last_event_log_ms = now;
-	log_warn("xen-vfb-event-ignored", "domid=%u dev=vfb/%u reason=\"%s\" "
+	log_warn("xen-vfb-event-ignored",
+		 "domid=%u dev=vfb/%u reason=\"%s\" "
 		 "ignored_total=%llu",
 		 xen_host_domid(m->host), m->devid, what,
 		 (unsigned long long)m->bad_events);
@@ -265,7 +268,8 @@ static int apply_geom(struct xen_pv_src *m, const struct xen_vfb_geom *g)
 	free(m->conv);
 	m->conv = NULL;
 	if (g->depth != 32) {
-		m->conv = calloc((size_t)g->width * g->height, sizeof(uint32_t));
+		m->conv =
+			calloc((size_t)g->width * g->height, sizeof(uint32_t));
 		if (!m->conv)
 			return -ENOMEM;
 	}
@@ -335,7 +339,8 @@ static int map_fb(struct xen_pv_src *m, enum xen_vfb_abi abi,
 	}
 	xen_vfb_read_dirs(dirs, abi, lay->nframes, gfns);
 	xen_dev_unmap_frames(m->dev, dirs, lay->ndirs);
-	m->fb = xen_dev_map_frames(m->dev, lay->nframes, gfns, why, sizeof(why));
+	m->fb = xen_dev_map_frames(m->dev, lay->nframes, gfns, why,
+				   sizeof(why));
 	free(gfns);
 	if (!m->fb) {
 		xen_dev_broken(m->dev, "framebuffer: %s", why);
@@ -374,7 +379,8 @@ static int vfb_connect(struct xen_dev *d)
 	rc = xen_dev_read_uint(d, true, "page-ref", UINT64_MAX >> 12, &ref);
 	if (rc < 0) {
 		xen_dev_broken(d, "page-ref is %s",
-			       rc == -ENOENT ? "missing" : "not a frame number");
+			       rc == -ENOENT ? "missing"
+					     : "not a frame number");
 		return rc;
 	}
 	if (xen_dev_read_flag(d, true, "feature-update", false, &upd) < 0) {
@@ -452,8 +458,9 @@ static void vfb_event(struct xen_dev *d)
 		return;
 	}
 	if (a.n == -EPROTO) {
-		xen_dev_broken(d, "out ring indices out of range (more than %u "
-				  "events pending)",
+		xen_dev_broken(d,
+			       "out ring indices out of range (more than %u "
+			       "events pending)",
 			       (unsigned)XENFB_OUT_RING_LEN);
 		return;
 	}
@@ -556,7 +563,8 @@ static enum fb_poll xen_pv_poll(struct fb_source *src, struct fb_damage *hint)
 	}
 	/* Without update events, or once quiet after hinted ones, look at
 	 * everything: hints are the guest's word, not the truth. */
-	if (m->live && m->interest && (!m->feature_update || m->verify_pending)) {
+	if (m->live && m->interest &&
+	    (!m->feature_update || m->verify_pending)) {
 		m->verify_pending = false;
 		if (!convert_all(m))
 			return FB_POLL_IDLE;
@@ -602,8 +610,8 @@ static void xen_pv_set_interest(struct fb_source *src, bool wanted,
 				unsigned period_ms)
 {
 	struct xen_pv_src *m = to_src(src);
-	uint32_t period = wanted ? (period_ms ? period_ms : 1)
-				 : XENFB_NO_REFRESH;
+	uint32_t period =
+		wanted ? (period_ms ? period_ms : 1) : XENFB_NO_REFRESH;
 
 	m->interest = wanted;
 	if (period != m->period_wanted) {
@@ -657,7 +665,8 @@ static void domain_name(struct xen_host *h, char *out, size_t len)
 	unsigned n = 0;
 	char *v;
 
-	snprintf(path, sizeof(path), "/local/domain/%u/name", xen_host_domid(h));
+	snprintf(path, sizeof(path), "/local/domain/%u/name",
+		 xen_host_domid(h));
 	v = xen_host_ops(h)->xs_read(xen_host_impl(h), XBT_NULL, path, &n);
 	out[0] = '\0';
 	if (!v)
@@ -715,8 +724,8 @@ struct fb_source *fb_xen_pv_new(struct xen_host *host,
 	}
 	domain_name(host, name, sizeof(name));
 	if (name[0])
-		snprintf(m->base.name, sizeof(m->base.name), "%s (xen domain %u)",
-			 name, xen_host_domid(host));
+		snprintf(m->base.name, sizeof(m->base.name),
+			 "%s (xen domain %u)", name, xen_host_domid(host));
 	else
 		snprintf(m->base.name, sizeof(m->base.name), "xen domain %u",
 			 xen_host_domid(host));

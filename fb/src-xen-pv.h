@@ -19,13 +19,13 @@
 
 /* Defaults: the size Linux's fbfront picks when told nothing, and the
  * framebuffer memory accepted from a guest. */
-#define FB_XEN_PV_DEFAULT_WIDTH 800u
+#define FB_XEN_PV_DEFAULT_WIDTH	 800u
 #define FB_XEN_PV_DEFAULT_HEIGHT 600u
 #define FB_XEN_PV_DEFAULT_FB_MAX (64u << 20)
 
 struct fb_xen_pv_opts {
 	unsigned devid;
-	uint64_t fb_max;        /* largest mem_length accepted, bytes */
+	uint64_t fb_max;	/* largest mem_length accepted, bytes */
 	uint32_t width, height; /* of the placeholder before a guest connects */
 };
 

@@ -3,6 +3,7 @@
 #include "vfbd/base/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,11 +27,11 @@
  * InitWait, Connected and a spare). */
 #define EVAL_STEPS 8
 #define TX_RETRIES 8
-#define STAGE_MAX 16
+#define STAGE_MAX  16
 
-#define TOKEN_DEVICE "vfbd-dev"
+#define TOKEN_DEVICE  "vfbd-dev"
 #define TOKEN_RELEASE "vfbd-release"
-#define RELEASE_PATH "@releaseDomain"
+#define RELEASE_PATH  "@releaseDomain"
 
 enum { FE_GONE = -1 };
 
@@ -46,14 +47,14 @@ struct xen_dev {
 	void *ctx;
 	char name[48];
 	char be_path[128], fe_path[128];
-	int state;       /* what we last wrote to be/state */
-	int port;        /* bound local port, or -1 */
-	bool connected;  /* connect() succeeded and state=Connected written */
+	int state;	/* what we last wrote to be/state */
+	int port;	/* bound local port, or -1 */
+	bool connected; /* connect() succeeded and state=Connected written */
 	bool fe_connected;
-	bool rewrote;    /* the one extra Connected write happened */
-	bool gone;       /* backend directory removed: nothing more to do */
+	bool rewrote; /* the one extra Connected write happened */
+	bool gone;    /* backend directory removed: nothing more to do */
 	bool broken;
-	bool deferred;   /* a delivery waits for the throttle timer */
+	bool deferred; /* a delivery waits for the throttle timer */
 	uint64_t last_unmask_ms;
 	char broken_reason[160];
 	struct staged stage[STAGE_MAX];
@@ -149,14 +150,14 @@ void xen_host_set_hooks(struct xen_host *h, void (*tick)(void *ctx),
 	h->hook_ctx = ctx;
 }
 
-static char *read_path(struct xen_host *h, xs_transaction_t t,
-		       const char *path)
+static char *read_path(struct xen_host *h, xs_transaction_t t, const char *path)
 {
 	unsigned len = 0;
 	char *v = h->ops->xs_read(h->impl, t, path, &len);
 
 	if (!v && errno != ENOENT && errno != EACCES)
-		log_debug("xen-xs-read-failed", "path=%s errno=%d", path, errno);
+		log_debug("xen-xs-read-failed", "path=%s errno=%d", path,
+			  errno);
 	return v;
 }
 
@@ -190,8 +191,8 @@ static int parse_uint(const char *s, uint64_t max, uint64_t *out)
 	return 0;
 }
 
-int xen_dev_read_uint(struct xen_dev *d, bool fe, const char *key,
-		      uint64_t max, uint64_t *out)
+int xen_dev_read_uint(struct xen_dev *d, bool fe, const char *key, uint64_t max,
+		      uint64_t *out)
 {
 	char *v = xen_dev_read(d, fe, key);
 	int rc;
@@ -259,8 +260,8 @@ void *xen_dev_map_frame(struct xen_dev *d, uint64_t gfn, int prot, char *why,
 	return p;
 }
 
-void *xen_dev_map_grant(struct xen_dev *d, uint32_t gref, int prot,
-			char *why, size_t why_len)
+void *xen_dev_map_grant(struct xen_dev *d, uint32_t gref, int prot, char *why,
+			size_t why_len)
 {
 	struct xen_host *h = d->host;
 	void *p = h->ops->gnt_map(h->impl, h->domid, gref, prot);
@@ -351,9 +352,9 @@ static int commit(struct xen_dev *d, int state)
 		for (unsigned k = 0; k < d->n_stage && ok; k++) {
 			snprintf(path, sizeof(path), "%s/%s", d->be_path,
 				 d->stage[k].key);
-			ok = h->ops->xs_write(h->impl, t, path,
-					      d->stage[k].value,
-					      (unsigned)strlen(d->stage[k].value));
+			ok = h->ops->xs_write(
+				h->impl, t, path, d->stage[k].value,
+				(unsigned)strlen(d->stage[k].value));
 		}
 		snprintf(path, sizeof(path), "%s/state", d->be_path);
 		snprintf(val, sizeof(val), "%d", state);
@@ -378,8 +379,10 @@ static int commit(struct xen_dev *d, int state)
 			  h->domid, d->name, state);
 		d->state = state;
 	} else if (rc != -ENOENT) {
-		log_warn("xen-xs-commit-failed", "domid=%u dev=%s state=%d "
-			 "errno=%d", h->domid, d->name, state, -rc);
+		log_warn("xen-xs-commit-failed",
+			 "domid=%u dev=%s state=%d "
+			 "errno=%d",
+			 h->domid, d->name, state, -rc);
 	}
 	stage_clear(d);
 	return rc;
@@ -659,7 +662,7 @@ static void check_domain(struct xen_host *h)
 
 static void handle_watches(struct xen_host *h)
 {
-	bool devices = false, release = false;
+	bool devices = false, release = false, fe_gone = false;
 	char **w;
 
 	for (int i = 0; i < WATCH_BATCH; i++) {
@@ -686,14 +689,15 @@ static void handle_watches(struct xen_host *h)
 		char *fe;
 
 		evaluate(d);
-		if (!d->gone)
-			continue;
-		/* Both directories gone usually means the domain is. */
+		/* A vanished frontend directory usually means the domain is
+		 * going: look now rather than rely on @releaseDomain alone. */
 		fe = read_path(h, XBT_NULL, d->fe_path);
 		if (!fe)
-			check_domain(h);
+			fe_gone = true;
 		free(fe);
 	}
+	if (fe_gone)
+		check_domain(h);
 }
 
 enum xen_host_status xen_host_dispatch(struct xen_host *h)
@@ -740,16 +744,33 @@ int xen_host_open(uint32_t domid, struct xen_host **out, char *why,
 	}
 	rc = h->ops->domain_info(h->impl, domid, &info);
 	if (rc < 0) {
-		snprintf(why, why_len, rc == -ENOENT ? "domain %u does not exist"
-						     : "cannot query domain %u: %s",
+		snprintf(why, why_len,
+			 rc == -ENOENT ? "domain %u does not exist"
+				       : "cannot query domain %u: %s",
 			 domid, strerror(-rc));
 		goto fail;
 	}
 	memcpy(h->uuid, info.uuid, sizeof(h->uuid));
 	h->xs_fd = h->ops->xs_fileno(h->impl);
 	h->evtchn_fd = h->ops->evtchn_fd(h->impl);
+	/* /dev/xen/evtchn blocks a read with nothing pending; the loop only
+	 * sees our epoll fd, so make sure xenevtchn_pending never waits. */
+	if (h->evtchn_fd >= 0) {
+		int fl = fcntl(h->evtchn_fd, F_GETFL);
+
+		if (fl < 0 ||
+		    fcntl(h->evtchn_fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+			rc = -errno;
+			snprintf(why, why_len,
+				 "cannot make the event channel fd "
+				 "non-blocking: %s",
+				 strerror(errno));
+			goto fail;
+		}
+	}
 	h->epfd = epoll_create1(EPOLL_CLOEXEC);
-	h->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	h->timer_fd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (h->xs_fd < 0 || h->evtchn_fd < 0 || h->epfd < 0 ||
 	    h->timer_fd < 0 || epoll_add(h->epfd, h->xs_fd) < 0 ||
 	    epoll_add(h->epfd, h->evtchn_fd) < 0 ||
@@ -824,8 +845,9 @@ struct xen_dev *xen_host_add_dev(struct xen_host *h, const char *kind,
 		/* A backend that died left its state behind: run the
 		 * handshake again from the start; a connected frontend is
 		 * picked up where it is. */
-		log_info("xen-backend-restart", "domid=%u dev=%s old_state=%llu",
-			 h->domid, d->name, (unsigned long long)state);
+		log_info("xen-backend-restart",
+			 "domid=%u dev=%s old_state=%llu", h->domid, d->name,
+			 (unsigned long long)state);
 	d->state = XenbusStateInitialising;
 	if (!h->ops->xs_watch(h->impl, d->be_path, TOKEN_DEVICE) ||
 	    !h->ops->xs_watch(h->impl, d->fe_path, TOKEN_DEVICE)) {

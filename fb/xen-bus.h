@@ -46,7 +46,7 @@ struct xen_dev_ops {
 enum xen_host_status {
 	XEN_HOST_OK,
 	XEN_HOST_FINISHED, /* the domain is gone (destroyed, dying, reused) */
-	XEN_HOST_LOST,     /* the xenstore connection failed */
+	XEN_HOST_LOST,	   /* the xenstore connection failed */
 };
 
 /* Opens the Xen table chosen by xen_ops_select() and checks that domain
@@ -95,8 +95,8 @@ char *xen_dev_read(struct xen_dev *d, bool fe, const char *key);
 
 /* Reads a strict decimal (digits only, no sign or spaces) not above
  * `max`. 0, -ENOENT when absent, -EINVAL otherwise. */
-int xen_dev_read_uint(struct xen_dev *d, bool fe, const char *key,
-		      uint64_t max, uint64_t *out);
+int xen_dev_read_uint(struct xen_dev *d, bool fe, const char *key, uint64_t max,
+		      uint64_t *out);
 
 /* Strict "0"/"1" flags; absent reads as `dflt`; anything else -EINVAL. */
 int xen_dev_read_flag(struct xen_dev *d, bool fe, const char *key, bool dflt,
@@ -123,15 +123,14 @@ void xen_dev_notify(struct xen_dev *d);
  * granted us; NULL with `why`. */
 void *xen_dev_map_frame(struct xen_dev *d, uint64_t gfn, int prot, char *why,
 			size_t why_len);
-void *xen_dev_map_grant(struct xen_dev *d, uint32_t gref, int prot,
-			char *why, size_t why_len);
+void *xen_dev_map_grant(struct xen_dev *d, uint32_t gref, int prot, char *why,
+			size_t why_len);
 void xen_dev_unmap_page(struct xen_dev *d, void *page, bool grant);
 
 /* Maps `n` frames read-only, contiguously. Any frame that fails fails the
  * whole call (nothing stays mapped). NULL with `why`. */
 const void *xen_dev_map_frames(struct xen_dev *d, size_t n,
-			       const uint64_t *gfns, char *why,
-			       size_t why_len);
+			       const uint64_t *gfns, char *why, size_t why_len);
 void xen_dev_unmap_frames(struct xen_dev *d, const void *p, size_t n);
 
 #endif

@@ -30,9 +30,8 @@ struct real_xen {
 /* The libraries' own messages become vfbd log lines: warnings and errors
  * as such, the rest at debug level. */
 __attribute__((format(printf, 5, 0))) static void
-xtl_vmessage(struct xentoollog_logger *logger,
-			 xentoollog_level level, int errnoval,
-			 const char *context, const char *format, va_list al)
+xtl_vmessage(struct xentoollog_logger *logger, xentoollog_level level,
+	     int errnoval, const char *context, const char *format, va_list al)
 {
 	char msg[256];
 	enum log_level lv = level >= XTL_ERROR	? LOG_LEVEL_ERROR
@@ -124,8 +123,10 @@ static void *real_open(char *why, size_t why_len)
 	}
 	x->xch = xc_interface_open(&vfbd_logger, &vfbd_logger, 0);
 	if (!x->xch) {
-		snprintf(why, why_len, "cannot open the Xen control interface "
-			 "(%s): are we root in dom0?", strerror(errno));
+		snprintf(why, why_len,
+			 "cannot open the Xen control interface "
+			 "(%s): are we root in dom0?",
+			 strerror(errno));
 		goto fail;
 	}
 	/* Grants only serve the keyboard's page-gref; page-ref still
@@ -208,8 +209,8 @@ static bool real_xs_set_permissions(void *impl, xs_transaction_t t,
 				    const char *path,
 				    struct xs_permissions *perms, unsigned num)
 {
-	return xs_set_permissions(((struct real_xen *)impl)->xs, t, path,
-				  perms, num);
+	return xs_set_permissions(((struct real_xen *)impl)->xs, t, path, perms,
+				  num);
 }
 
 static xs_transaction_t real_xs_transaction_start(void *impl)
@@ -217,8 +218,7 @@ static xs_transaction_t real_xs_transaction_start(void *impl)
 	return xs_transaction_start(((struct real_xen *)impl)->xs);
 }
 
-static bool real_xs_transaction_end(void *impl, xs_transaction_t t,
-				    bool abort)
+static bool real_xs_transaction_end(void *impl, xs_transaction_t t, bool abort)
 {
 	return xs_transaction_end(((struct real_xen *)impl)->xs, t, abort);
 }
@@ -298,8 +298,7 @@ static int real_gnt_unmap(void *impl, void *addr, size_t n)
 	return x->xgt ? xengnttab_unmap(x->xgt, addr, (uint32_t)n) : -1;
 }
 
-static int real_domain_info(void *impl, uint32_t domid,
-			    struct xen_dominfo *out)
+static int real_domain_info(void *impl, uint32_t domid, struct xen_dominfo *out)
 {
 	struct real_xen *x = impl;
 	xc_domaininfo_t info;

@@ -146,15 +146,16 @@ static void *sim_open(char *why, size_t why_len)
 	}
 	if (unix_addr(&x->be_addr, dir, "evtchn-be.sock") < 0 ||
 	    unix_addr(&x->fe_addr, dir, "evtchn-fe.sock") < 0) {
-		snprintf(why, why_len, "simulated Xen: directory name too long");
+		snprintf(why, why_len,
+			 "simulated Xen: directory name too long");
 		goto fail;
 	}
-	x->be_sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			    0);
+	/* Blocking, like /dev/xen/evtchn: a caller that reads with nothing
+	 * pending waits, so the backend must make it non-blocking itself. */
+	x->be_sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	unlink(x->be_addr.sun_path);
-	if (x->be_sock < 0 ||
-	    bind(x->be_sock, (struct sockaddr *)&x->be_addr,
-		 sizeof(x->be_addr)) < 0) {
+	if (x->be_sock < 0 || bind(x->be_sock, (struct sockaddr *)&x->be_addr,
+				   sizeof(x->be_addr)) < 0) {
 		snprintf(why, why_len, "simulated Xen: %s: %s",
 			 x->be_addr.sun_path, strerror(errno));
 		goto fail;
@@ -169,8 +170,10 @@ static void *sim_open(char *why, size_t why_len)
 			 strerror(errno));
 		goto fail;
 	}
-	log_warn("xen-simulated", "dir=%s reason=\"VFBD_XEN_SIM is set: "
-		 "no real hypervisor is used\"", dir);
+	log_warn("xen-simulated",
+		 "dir=%s reason=\"VFBD_XEN_SIM is set: "
+		 "no real hypervisor is used\"",
+		 dir);
 	return x;
 fail:
 	sim_close(x);
@@ -224,8 +227,8 @@ static bool sim_xs_rm(void *impl, xs_transaction_t t, const char *path)
 	return xs_rm(((struct sim_xen *)impl)->xs, t, path);
 }
 
-static char **sim_xs_directory(void *impl, xs_transaction_t t,
-			       const char *path, unsigned *num)
+static char **sim_xs_directory(void *impl, xs_transaction_t t, const char *path,
+			       unsigned *num)
 {
 	return xs_directory(((struct sim_xen *)impl)->xs, t, path, num);
 }
@@ -277,16 +280,15 @@ static int sim_evtchn_bind(void *impl, uint32_t domid, uint32_t remote_port)
 	    kill((pid_t)load32(&p->be_pid), 0) < 0 && errno == ESRCH) {
 		uint32_t bound = XEN_SIM_PORT_BOUND;
 
-		if (__atomic_compare_exchange_n(&p->state, &bound,
-						XEN_SIM_PORT_UNBOUND, false,
-						__ATOMIC_SEQ_CST,
-						__ATOMIC_SEQ_CST))
+		if (__atomic_compare_exchange_n(
+			    &p->state, &bound, XEN_SIM_PORT_UNBOUND, false,
+			    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 			add32(&x->ctl->be.ports_bound, -1);
 	}
 	if (load32(&p->domid) != domid || load32(&p->remote) != 0 ||
-	    !__atomic_compare_exchange_n(&p->state, &expect,
-					 XEN_SIM_PORT_BOUND, false,
-					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+	    !__atomic_compare_exchange_n(&p->state, &expect, XEN_SIM_PORT_BOUND,
+					 false, __ATOMIC_SEQ_CST,
+					 __ATOMIC_SEQ_CST)) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -304,10 +306,9 @@ static int sim_evtchn_unbind(void *impl, uint32_t port)
 	struct xen_sim_port *p = be_port(x, port);
 	uint32_t expect = XEN_SIM_PORT_BOUND;
 
-	if (!p || !__atomic_compare_exchange_n(&p->state, &expect,
-					       XEN_SIM_PORT_UNBOUND, false,
-					       __ATOMIC_SEQ_CST,
-					       __ATOMIC_SEQ_CST)) {
+	if (!p || !__atomic_compare_exchange_n(
+			  &p->state, &expect, XEN_SIM_PORT_UNBOUND, false,
+			  __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -335,8 +336,7 @@ static int sim_evtchn_notify(void *impl, uint32_t port)
 	add32(&x->ctl->be.notifies, 1);
 	store32(&p->fe_pending, 1);
 	if (!xchg32(&p->fe_queued, 1))
-		send_port(x->be_sock, &x->fe_addr,
-			  port - XEN_SIM_BE_PORT_BASE);
+		send_port(x->be_sock, &x->fe_addr, port - XEN_SIM_BE_PORT_BASE);
 	return 0;
 }
 
@@ -347,7 +347,7 @@ static int sim_evtchn_pending(void *impl)
 	uint32_t port;
 
 	for (;;) {
-		ssize_t n = recv(x->be_sock, &port, sizeof(port), MSG_DONTWAIT);
+		ssize_t n = recv(x->be_sock, &port, sizeof(port), 0);
 
 		if (n < 0)
 			return -1; /* errno EAGAIN when empty */

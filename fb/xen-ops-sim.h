@@ -29,19 +29,19 @@
 
 #include <stdint.h>
 
-#define XEN_SIM_MAGIC "VFBDSIM1"
-#define XEN_SIM_PAGE_SIZE 4096u
+#define XEN_SIM_MAGIC	    "VFBDSIM1"
+#define XEN_SIM_PAGE_SIZE   4096u
 #define XEN_SIM_MAX_DOMAINS 8u
-#define XEN_SIM_MAX_PORTS 64u
-#define XEN_SIM_MAX_GRANTS 256u
+#define XEN_SIM_MAX_PORTS   64u
+#define XEN_SIM_MAX_GRANTS  256u
 /* Backend port numbers differ from the guest's, as they do on Xen, so
  * mixing the two up fails a test instead of passing by luck. */
 #define XEN_SIM_BE_PORT_BASE 100u
 
-#define XEN_SIM_DOM_EXISTS 1u
-#define XEN_SIM_DOM_DYING 2u
+#define XEN_SIM_DOM_EXISTS   1u
+#define XEN_SIM_DOM_DYING    2u
 #define XEN_SIM_DOM_SHUTDOWN 4u
-#define XEN_SIM_DOM_HVM 8u
+#define XEN_SIM_DOM_HVM	     8u
 
 struct xen_sim_domain {
 	uint32_t domid;
@@ -59,15 +59,15 @@ enum xen_sim_port_state {
  * P + XEN_SIM_BE_PORT_BASE. A port whose backend process died is unbound
  * again, as closing /dev/xen/evtchn does. */
 struct xen_sim_port {
-	uint32_t state;  /* enum xen_sim_port_state */
-	uint32_t domid;  /* the guest that owns the port */
+	uint32_t state;	 /* enum xen_sim_port_state */
+	uint32_t domid;	 /* the guest that owns the port */
 	uint32_t remote; /* the domain allowed to bind it (0) */
 	uint32_t be_pid; /* the backend process that bound it */
 	uint32_t be_pending, be_masked, be_queued;
 	uint32_t fe_pending, fe_queued;
 };
 
-#define XEN_SIM_GRANT_USED 1u
+#define XEN_SIM_GRANT_USED     1u
 #define XEN_SIM_GRANT_READONLY 2u
 
 /* Grant reference R is grants[R]. */
@@ -79,14 +79,14 @@ struct xen_sim_grant {
 
 /* What the backend holds right now, for tests to assert on. */
 struct xen_sim_counters {
-	uint32_t maps_live;        /* mappings not yet unmapped */
-	uint32_t pages_live;       /* pages in them */
-	uint32_t pages_live_rw;    /* of which writable */
-	uint32_t pages_max;        /* most pages ever mapped at once */
-	uint32_t ports_bound;      /* ports bound and not unbound */
-	uint32_t notifies;         /* notifications sent by the backend */
-	uint32_t map_calls;        /* foreign and grant map calls */
-	uint32_t rw_map_calls;     /* of which asked for PROT_WRITE */
+	uint32_t maps_live;	/* mappings not yet unmapped */
+	uint32_t pages_live;	/* pages in them */
+	uint32_t pages_live_rw; /* of which writable */
+	uint32_t pages_max;	/* most pages ever mapped at once */
+	uint32_t ports_bound;	/* ports bound and not unbound */
+	uint32_t notifies;	/* notifications sent by the backend */
+	uint32_t map_calls;	/* foreign and grant map calls */
+	uint32_t rw_map_calls;	/* of which asked for PROT_WRITE */
 };
 
 struct xen_sim_ctl {

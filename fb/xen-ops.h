@@ -50,15 +50,13 @@ struct xen_ops {
 			 const void *data, unsigned len);
 	bool (*xs_mkdir)(void *impl, xs_transaction_t t, const char *path);
 	bool (*xs_rm)(void *impl, xs_transaction_t t, const char *path);
-	char **(*xs_directory)(void *impl, xs_transaction_t t,
-			       const char *path, unsigned *num);
+	char **(*xs_directory)(void *impl, xs_transaction_t t, const char *path,
+			       unsigned *num);
 	bool (*xs_set_permissions)(void *impl, xs_transaction_t t,
 				   const char *path,
-				   struct xs_permissions *perms,
-				   unsigned num);
+				   struct xs_permissions *perms, unsigned num);
 	xs_transaction_t (*xs_transaction_start)(void *impl);
-	bool (*xs_transaction_end)(void *impl, xs_transaction_t t,
-				   bool abort);
+	bool (*xs_transaction_end)(void *impl, xs_transaction_t t, bool abort);
 
 	/* Event channels. `pending` returns a port (masked until `unmask`)
 	 * or -1 with errno EAGAIN when nothing is pending. */

@@ -14,12 +14,10 @@ _Static_assert(sizeof(union xenfb_in_event) == 40, "fbif event size");
 _Static_assert(XENFB_OUT_RING_LEN == 51 && XENFB_IN_RING_LEN == 25,
 	       "fbif ring lengths");
 _Static_assert(40 + 8 * XEN_VFB_PD_SLOTS_64 <= XENFB_IN_RING_OFFS &&
-		       40 + 8 * (XEN_VFB_PD_SLOTS_64 + 1) >
-			       XENFB_IN_RING_OFFS,
+		       40 + 8 * (XEN_VFB_PD_SLOTS_64 + 1) > XENFB_IN_RING_OFFS,
 	       "pd slots before the in ring (64-bit)");
 _Static_assert(36 + 4 * XEN_VFB_PD_SLOTS_32 <= XENFB_IN_RING_OFFS &&
-		       36 + 4 * (XEN_VFB_PD_SLOTS_32 + 1) >
-			       XENFB_IN_RING_OFFS,
+		       36 + 4 * (XEN_VFB_PD_SLOTS_32 + 1) > XENFB_IN_RING_OFFS,
 	       "pd slots before the in ring (32-bit)");
 
 #define PD_OFFSET_64 40u
@@ -57,7 +55,8 @@ void xen_vfb_read_header(const void *page, struct xen_vfb_header *out)
 	out->in_prod = shared32(page, offsetof(struct xenfb_page, in_prod));
 	out->out_cons = shared32(page, offsetof(struct xenfb_page, out_cons));
 	out->out_prod = shared32(page, offsetof(struct xenfb_page, out_prod));
-	out->width = (int32_t)shared32(page, offsetof(struct xenfb_page, width));
+	out->width =
+		(int32_t)shared32(page, offsetof(struct xenfb_page, width));
 	out->height =
 		(int32_t)shared32(page, offsetof(struct xenfb_page, height));
 	out->line_length =
@@ -65,7 +64,8 @@ void xen_vfb_read_header(const void *page, struct xen_vfb_header *out)
 	out->mem_length =
 		shared32(page, offsetof(struct xenfb_page, mem_length));
 	/* depth is the low byte of its (little-endian) word. */
-	out->depth = (uint8_t)shared32(page, offsetof(struct xenfb_page, depth));
+	out->depth =
+		(uint8_t)shared32(page, offsetof(struct xenfb_page, depth));
 }
 
 int xen_vfb_parse_protocol(const char *proto, const void *page,
@@ -148,8 +148,8 @@ int xen_vfb_check_header(const struct xen_vfb_header *h, enum xen_vfb_abi abi,
 			 struct xen_vfb_layout *out, char *why, size_t why_len)
 {
 	unsigned esz = abi == XEN_VFB_ABI_64 ? 8 : 4;
-	unsigned slots =
-		abi == XEN_VFB_ABI_64 ? XEN_VFB_PD_SLOTS_64 : XEN_VFB_PD_SLOTS_32;
+	unsigned slots = abi == XEN_VFB_ABI_64 ? XEN_VFB_PD_SLOTS_64
+					       : XEN_VFB_PD_SLOTS_32;
 	uint64_t per_dir = XEN_VFB_PAGE_SIZE / esz;
 	uint64_t nframes, ndirs;
 
@@ -198,8 +198,8 @@ void xen_vfb_read_pd(const void *page, enum xen_vfb_abi abi, unsigned ndirs,
 				 : shared32(page, PD_OFFSET_32 + 4 * (size_t)i);
 }
 
-void xen_vfb_read_dirs(const void *dirs, enum xen_vfb_abi abi,
-		       size_t nframes, uint64_t *out)
+void xen_vfb_read_dirs(const void *dirs, enum xen_vfb_abi abi, size_t nframes,
+		       uint64_t *out)
 {
 	for (size_t i = 0; i < nframes; i++)
 		out[i] = abi == XEN_VFB_ABI_64 ? shared64(dirs, 8 * i)
@@ -250,8 +250,8 @@ bool xen_vfb_clip_update(const struct xenfb_update *u,
 		y1 = g->height;
 	if (x1 <= x0 || y1 <= y0)
 		return false;
-	*out = (struct fb_rect){(uint32_t)x0, (uint32_t)y0,
-				(uint32_t)(x1 - x0), (uint32_t)(y1 - y0)};
+	*out = (struct fb_rect){(uint32_t)x0, (uint32_t)y0, (uint32_t)(x1 - x0),
+				(uint32_t)(y1 - y0)};
 	return true;
 }
 

@@ -42,7 +42,7 @@ struct xen_vfb_header {
 struct xen_vfb_geom {
 	uint32_t width, height;
 	uint32_t stride; /* bytes per row */
-	uint32_t depth;  /* bits per pixel: 8, 16, 24 or 32 */
+	uint32_t depth;	 /* bits per pixel: 8, 16, 24 or 32 */
 	uint64_t offset; /* of the first pixel from the start of the fb */
 };
 
@@ -92,8 +92,8 @@ void xen_vfb_read_pd(const void *page, enum xen_vfb_abi abi, unsigned ndirs,
 
 /* Copies `nframes` frame numbers out of the mapped directory pages
  * (ndirs pages, contiguous). */
-void xen_vfb_read_dirs(const void *dirs, enum xen_vfb_abi abi,
-		       size_t nframes, uint64_t *out);
+void xen_vfb_read_dirs(const void *dirs, enum xen_vfb_abi abi, size_t nframes,
+		       uint64_t *out);
 
 /* Consumes the out ring from the private index `*cons`: reads out_prod
  * once, copies each event into private memory and calls `cb` with the

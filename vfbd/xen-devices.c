@@ -16,8 +16,8 @@
 #include <xen/io/xenbus.h>
 
 /* Domain ids from DOMID_FIRST_RESERVED (0x7ff0) up are not guests. */
-#define DOMID_MAX 32751u
-#define DEVID_MAX 255u
+#define DOMID_MAX  32751u
+#define DEVID_MAX  255u
 #define TX_RETRIES 8
 /* How often the tick looks for our VNC listener before giving up (we
  * may listen on unix sockets only). */
@@ -118,8 +118,8 @@ static int kbd_connect(struct xen_dev *d)
 		   xen_dev_read_uint(d, true, XENKBD_FIELD_RING_REF,
 				     UINT64_MAX >> 12, &ref) == 0) {
 		g->grant = false;
-		g->page = xen_dev_map_frame(d, ref, PROT_READ | PROT_WRITE,
-					    why, sizeof(why));
+		g->page = xen_dev_map_frame(d, ref, PROT_READ | PROT_WRITE, why,
+					    sizeof(why));
 	} else {
 		xen_dev_broken(d, "page-gref and page-ref are missing or not "
 				  "numbers");
@@ -170,9 +170,10 @@ static void kbd_event(struct xen_dev *d)
 
 	/* No out events are defined: acknowledge whatever is there. */
 	if (p)
-		__atomic_store_n(&p->out_cons,
-				 __atomic_load_n(&p->out_prod, __ATOMIC_ACQUIRE),
-				 __ATOMIC_RELEASE);
+		__atomic_store_n(
+			&p->out_cons,
+			__atomic_load_n(&p->out_prod, __ATOMIC_ACQUIRE),
+			__ATOMIC_RELEASE);
 }
 
 static void kbd_disconnect(struct xen_dev *d)
@@ -211,9 +212,8 @@ static int set_perms(struct xen_host *h, xs_transaction_t t, const char *path,
 /* Writes one fe/be pair the way libxl lays them out: the frontend
  * directory owned by the guest and readable by us, the backend directory
  * owned by us and readable by the guest. */
-static int write_device(struct xen_host *h, xs_transaction_t t,
-			const char *fe, const char *be,
-			const char *const *extra)
+static int write_device(struct xen_host *h, xs_transaction_t t, const char *fe,
+			const char *be, const char *const *extra)
 {
 	const struct xen_ops *ops = xen_host_ops(h);
 	void *impl = xen_host_impl(h);
@@ -230,7 +230,8 @@ static int write_device(struct xen_host *h, xs_transaction_t t,
 	snprintf(val, sizeof(val), "%d", XenbusStateInitialising);
 	ok = ok && xs_write_str(h, t, path, val);
 
-	ok = ok && ops->xs_mkdir(impl, t, be) && set_perms(h, t, be, 0, domid) == 0;
+	ok = ok && ops->xs_mkdir(impl, t, be) &&
+	     set_perms(h, t, be, 0, domid) == 0;
 	snprintf(path, sizeof(path), "%s/frontend", be);
 	ok = ok && xs_write_str(h, t, path, fe);
 	snprintf(path, sizeof(path), "%s/frontend-id", be);
@@ -308,8 +309,8 @@ static int create_device(struct created *c, const char *kind,
 	snprintf(c->paths[c->n_paths++], sizeof(c->paths[0]), "%s", fe);
 	snprintf(c->paths[c->n_paths++], sizeof(c->paths[0]), "%s", be);
 	snprintf(c->kinds[c->n_kinds++], sizeof(c->kinds[0]), "%s", kind);
-	log_info("xen-device-created", "domid=%u backend=%s frontend=%s",
-		 domid, be, fe);
+	log_info("xen-device-created", "domid=%u backend=%s frontend=%s", domid,
+		 be, fe);
 	return 0;
 }
 
@@ -419,7 +420,8 @@ static void on_teardown(void *ctx)
 	char path[96];
 
 	if (c->vnc_written) {
-		snprintf(path, sizeof(path), "/local/domain/%u/console/vnc-port",
+		snprintf(path, sizeof(path),
+			 "/local/domain/%u/console/vnc-port",
 			 xen_host_domid(c->host));
 		ops->xs_rm(impl, XBT_NULL, path);
 		snprintf(path, sizeof(path),
@@ -458,7 +460,8 @@ static int parse_spec(const char *args, unsigned *domid, unsigned *devid)
 	*devid = 0;
 	if (parse_num(args, dlen, DOMID_MAX, domid) < 0 || *domid == 0)
 		return -EINVAL;
-	if (colon && parse_num(colon + 1, strlen(colon + 1), DEVID_MAX, devid) < 0)
+	if (colon &&
+	    parse_num(colon + 1, strlen(colon + 1), DEVID_MAX, devid) < 0)
 		return -EINVAL;
 	return 0;
 }
@@ -468,7 +471,8 @@ static void warn_vncpasswd(struct xen_host *h, unsigned devid)
 {
 	char path[128], *pw;
 
-	snprintf(path, sizeof(path), "/local/domain/0/backend/vfb/%u/%u/vncpasswd",
+	snprintf(path, sizeof(path),
+		 "/local/domain/0/backend/vfb/%u/%u/vncpasswd",
 		 xen_host_domid(h), devid);
 	pw = xs_read_str(h, path);
 	if (pw && pw[0])
@@ -486,11 +490,16 @@ static int create_devices(struct created *c, char *why, size_t why_len)
 	/* Linux only lowers its own default (2 MiB) with videoram, so ask
 	 * for what the suggested mode needs, rounded up to MiB. */
 	uint64_t mib = (fb_bytes + (1u << 20) - 1) >> 20;
-	const char *vfb_extra[] = {"feature-resize", "1", "width", w, "height",
-				   h, "videoram", vram, NULL};
-	const char *kbd_extra[] = {XENKBD_FIELD_FEAT_ABS_POINTER, "1",
-				   XENKBD_FIELD_WIDTH, w,
-				   XENKBD_FIELD_HEIGHT, h, NULL};
+	const char *vfb_extra[] = {
+		"feature-resize", "1",	"width", w, "height", h,
+		"videoram",	  vram, NULL};
+	const char *kbd_extra[] = {XENKBD_FIELD_FEAT_ABS_POINTER,
+				   "1",
+				   XENKBD_FIELD_WIDTH,
+				   w,
+				   XENKBD_FIELD_HEIGHT,
+				   h,
+				   NULL};
 	int rc;
 
 	snprintf(w, sizeof(w), "%u", options.width);

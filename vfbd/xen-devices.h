@@ -13,13 +13,13 @@
 
 /* Options from the command line (vfbd/config.c). */
 struct xen_pv_options {
-	bool create_devices;  /* --create-devices */
+	bool create_devices;	/* --create-devices */
 	uint32_t width, height; /* --xen-size: suggested mode, vkbd range */
-	uint32_t videoram_mib;  /* --xen-videoram: framebuffer memory cap */
+	uint32_t videoram_mib;	/* --xen-videoram: framebuffer memory cap */
 };
 
 #define XEN_PV_DEFAULT_VIDEORAM_MIB 64u
-#define XEN_PV_MAX_VIDEORAM_MIB 256u
+#define XEN_PV_MAX_VIDEORAM_MIB	    256u
 
 /* The options xen_pv_open uses; config.c fills them while parsing. */
 struct xen_pv_options *xen_pv_options(void);
