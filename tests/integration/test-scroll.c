@@ -140,7 +140,8 @@ static unsigned long long scroll_run(const char *encodings,
 	while (waitpid(feed, NULL, WNOHANG) == 0)
 		vnc_pump(&v, 50);
 	want = file_frame(path, &w, &h);
-	for (int waited = 0; waited < 3000 && bad != 0; waited += 50) {
+	/* Generous: a loaded machine may take a while to drain the backlog. */
+	for (int waited = 0; waited < 15000 && bad != 0; waited += 50) {
 		vnc_pump(&v, 50);
 		bad = vnc_compare(&v, want, w, h, w, &fx, &fy);
 	}

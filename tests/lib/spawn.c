@@ -48,7 +48,12 @@ int vfbd_start(struct vfbd_proc *p, const char *const *args)
 	static int serial;
 
 	memset(p, 0, sizeof(*p));
-	snprintf(p->log_path, sizeof(p->log_path), "/tmp/vfbd-test-%d-%d.log",
+	/* Next to the test's own log when run by tests/run-all (kept for
+	 * reading after a failure, cleaned with the build folder). */
+	const char *dir = getenv("VFBD_TEST_LOGS") ? getenv("VFBD_TEST_LOGS")
+						   : "/tmp";
+
+	snprintf(p->log_path, sizeof(p->log_path), "%s/vfbd-%d-%d.log", dir,
 		 (int)getpid(), ++serial);
 	argv[n++] = bin;
 	for (int i = 0; args && args[i] && n < 60; i++)
