@@ -1,4 +1,5 @@
 #include "vfbd/dm-args.h"
+#include "vfbd/xen-devices.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -169,6 +170,9 @@ int dm_args_parse(int argc, char **argv, struct dm_config *dm,
 		return -1;
 	}
 	snprintf(dm->source, sizeof(dm->source), "xen-pv:%u", dm->domid);
+	/* libxl created the devices (vfb= in the config); vfbd reports
+	 * itself running as libxl's device model. */
+	xen_pv_options()->device_model = true;
 	cfg->source = dm->source;
 	if (dm->vnclisten[0]) {
 		cfg->vnclisten = dm->vnclisten;

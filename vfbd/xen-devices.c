@@ -55,6 +55,7 @@ struct created {
 	unsigned devid;
 	bool vnc_written;
 	int vnc_tries;
+	bool dm_running_written;
 };
 
 static bool xs_write_str(struct xen_host *h, xs_transaction_t t,
@@ -393,6 +394,19 @@ static void on_tick(void *ctx)
 	char addr[INET6_ADDRSTRLEN], path[96], val[16];
 	unsigned port = 0;
 
+	if (options.device_model && !c->dm_running_written) {
+		/* libxl waits for this after its QMP queries, which the
+		 * daemon answers from the start; the backends are ours from
+		 * here on (libxl removes its device-model directory). */
+		snprintf(path, sizeof(path),
+			 "/local/domain/0/device-model/%u/state",
+			 xen_host_domid(c->host));
+		if (xs_write_str(c->host, XBT_NULL, path, "running")) {
+			c->dm_running_written = true;
+			log_info("device-model-running", "domid=%u",
+				 xen_host_domid(c->host));
+		}
+	}
 	if (c->vnc_written || c->vnc_tries >= VNC_PORT_TRIES)
 		return;
 	c->vnc_tries++;

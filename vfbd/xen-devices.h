@@ -16,6 +16,9 @@ struct xen_pv_options {
 	bool create_devices;	/* --create-devices */
 	uint32_t width, height; /* --xen-size: suggested mode, vkbd range */
 	uint32_t videoram_mib;	/* --xen-videoram: framebuffer memory cap */
+	/* Run as vfbd-dm: tell libxl the device model is up by writing
+	 * /local/domain/0/device-model/DOMID/state = running. */
+	bool device_model;
 };
 
 #define XEN_PV_DEFAULT_VIDEORAM_MIB 64u
