@@ -144,3 +144,29 @@ bool fb_motion_find(const uint32_t *old, size_t old_stride,
 	move->dy = best_dy;
 	return true;
 }
+
+bool fb_motion_verify(const uint32_t *now, size_t now_stride,
+		      struct fb_rect box, const uint64_t *scratch,
+		      struct fb_move *move)
+{
+	const uint64_t *old_hash = scratch + box.h;
+	size_t bytes = (size_t)move->dst.w * 4;
+	uint32_t good = 0;
+
+	/* fb_motion_find hashed whole box rows: the move spans them. */
+	if (move->dst.x != box.x || move->dst.w != box.w)
+		return false;
+	for (; good < move->dst.h; good++) {
+		uint32_t y = move->dst.y + good;
+		uint32_t sy = (uint32_t)((int64_t)y + move->dy);
+
+		if (hash_row((const uint8_t *)(now + (size_t)y * now_stride +
+					       box.x),
+			     bytes) != old_hash[sy - box.y])
+			break;
+	}
+	if (good < FB_MOTION_MIN_ROWS)
+		return false;
+	move->dst.h = good;
+	return true;
+}

@@ -28,4 +28,14 @@ bool fb_motion_find(const uint32_t *old, size_t old_stride,
 		    const struct fb_view *live, struct fb_rect box,
 		    uint64_t *scratch, struct fb_move *move);
 
+/* After the shadow was updated from live memory (which may have changed
+ * again since fb_motion_find looked): keeps only the leading rows of
+ * `move` whose new shadow pixels still equal the old rows the CopyRect
+ * will copy, using the hashes fb_motion_find left in `scratch` for the
+ * same `box`. Returns false (move dropped) when fewer than
+ * FB_MOTION_MIN_ROWS rows remain. */
+bool fb_motion_verify(const uint32_t *now, size_t now_stride,
+		      struct fb_rect box, const uint64_t *scratch,
+		      struct fb_move *move);
+
 #endif

@@ -149,6 +149,7 @@ long fb_shadow_sync(struct fb_shadow *s, const struct fb_view *live,
 		    struct fb_move *move)
 {
 	struct fb_region *hinted = &s->hinted;
+	struct fb_rect box = {0, 0, 0, 0};
 	long n = 0;
 
 	if (live->width != s->width || live->height != s->height ||
@@ -182,12 +183,18 @@ long fb_shadow_sync(struct fb_shadow *s, const struct fb_view *live,
 	if (move) {
 		move->dst.w = 0;
 		/* Before the copy the shadow still holds the old frame. */
-		if (n >= (long)(2 * FB_MOTION_MIN_ROWS / FB_TILE_H))
-			fb_motion_find(s->pixels, s->width, live,
-				       changed_box(s, changed), s->row_hashes,
-				       move);
+		if (n >= (long)(2 * FB_MOTION_MIN_ROWS / FB_TILE_H)) {
+			box = changed_box(s, changed);
+			fb_motion_find(s->pixels, s->width, live, box,
+				       s->row_hashes, move);
+		}
 	}
 	if (n > 0)
 		copy_changed(s, live, changed);
+	/* The producer may have written between the search and the copy:
+	 * the CopyRect must give exactly what the shadow now holds. */
+	if (move && move->dst.w &&
+	    !fb_motion_verify(s->pixels, s->width, box, s->row_hashes, move))
+		move->dst.w = 0;
 	return n;
 }
