@@ -68,6 +68,11 @@ bool rfb_peer_has_pending(const struct rfb_peer *p)
 	       p->owe_copy;
 }
 
+bool rfb_peer_takes_copyrect(const struct rfb_peer *p)
+{
+	return p->has_copyrect;
+}
+
 int rfb_peer_queue_copy(struct rfb_peer *p, struct fb_rect dst, uint32_t src_x,
 			uint32_t src_y)
 {

@@ -123,6 +123,9 @@ void rfb_peer_set_pointer_absolute(struct rfb_peer *p, bool absolute);
 int rfb_peer_queue_copy(struct rfb_peer *p, struct fb_rect dst, uint32_t src_x,
 			uint32_t src_y);
 
+/* True when the client listed CopyRect. */
+bool rfb_peer_takes_copyrect(const struct rfb_peer *p);
+
 /* FramebufferUpdates sent so far. */
 uint64_t rfb_peer_frames_sent(const struct rfb_peer *p);
 
