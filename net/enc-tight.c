@@ -63,10 +63,10 @@
 #define TIGHT_SMOOTH_ROWS 32u
 #define TIGHT_SMOOTH_GAIN 0.9
 
-#define TIGHT_CTL_FILL	      0x80u
+#define TIGHT_CTL_FILL 0x80u
 /* Gradient residuals under this many bits per byte compress losslessly
  * to less than JPEG would take at any useful quality. */
-#define TIGHT_LOSSLESS_BITS 1.0
+#define TIGHT_LOSSLESS_BITS   1.0
 #define TIGHT_CTL_JPEG	      0x90u
 #define TIGHT_CTL_FILTER      0x40u
 #define TIGHT_FILTER_PALETTE  1u

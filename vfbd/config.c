@@ -14,29 +14,38 @@ static const char usage_text[] =
 	"to VNC clients.\n"
 	"\n"
 	"What to show\n"
-	"  --source SPEC            demo[:WxH][:static]  built-in demo console\n"
+	"  --source SPEC            demo[:WxH][:static]  built-in demo "
+	"console\n"
 	"                                                 (default, 1024x768)\n"
-	"                           shm:PATH             framebuffer in a shm file\n"
-	"                           xen-pv:DOMID[:DEVID] Xen PV guest (vfb + vkbd)\n"
+	"                           shm:PATH             framebuffer in a shm "
+	"file\n"
+	"                           xen-pv:DOMID[:DEVID] Xen PV guest (vfb + "
+	"vkbd)\n"
 	"  --domid N                same as --source xen-pv:N\n"
 	"\n"
 	"Xen (xen-pv sources)\n"
-	"  --create-devices         create the guest's vfb and vkbd device nodes\n"
-	"                           (for configs without vfb=); removed on exit\n"
+	"  --create-devices         create the guest's vfb and vkbd device "
+	"nodes\n"
+	"                           (for configs without vfb=); removed on "
+	"exit\n"
 	"  --xen-size WxH           mode suggested to the guest and keyboard\n"
 	"                           pointer range (default 800x600)\n"
 	"  --xen-videoram MIB       largest guest framebuffer accepted\n"
 	"                           (default 64)\n"
 	"\n"
 	"Where to listen (repeatable; default 127.0.0.1:5900)\n"
-	"  --listen ADDR            127.0.0.1:5900 | [::1]:5900 | 0.0.0.0:5901 |\n"
-	"                           unix:/run/vfbd/7.sock; port 0 = kernel picks\n"
-	"  --vnclisten HOST         with --vncdisplay N: listen on HOST:(5900+N)\n"
+	"  --listen ADDR            127.0.0.1:5900 | [::1]:5900 | 0.0.0.0:5901 "
+	"|\n"
+	"                           unix:/run/vfbd/7.sock; port 0 = kernel "
+	"picks\n"
+	"  --vnclisten HOST         with --vncdisplay N: listen on "
+	"HOST:(5900+N)\n"
 	"  --vncdisplay N\n"
 	"  --vncunused              first free port from 5900 (or 5900+N) up\n"
 	"\n"
 	"Who may connect\n"
-	"  --password-file FILE     VNC authentication; FILE is a vncpasswd file\n"
+	"  --password-file FILE     VNC authentication; FILE is a vncpasswd "
+	"file\n"
 	"                           or text whose first line is the password\n"
 	"  --share POLICY           takeover (default) | shared | exclusive\n"
 	"  --max-clients N          default 8 (shared)\n"
@@ -147,8 +156,7 @@ void vfbd_config_defaults(struct vfbd_config *cfg)
 
 static int bad(const char *option, const char *value, const char *why)
 {
-	fprintf(stderr, "vfbd: --%s %s: %s (see --help)\n", option, value,
-		why);
+	fprintf(stderr, "vfbd: --%s %s: %s (see --help)\n", option, value, why);
 	return -1;
 }
 
@@ -329,19 +337,23 @@ enum config_result vfbd_config_parse(struct vfbd_config *cfg, int argc,
 			 * given a value it does not take. */
 			if (opt == ':')
 				fprintf(stderr,
-					"vfbd: %s: missing value (see --help)\n",
+					"vfbd: %s: missing value (see "
+					"--help)\n",
 					arg);
 			else if (optopt > 0 && optopt < 256)
 				fprintf(stderr,
-					"vfbd: -%c: unknown option (see --help)\n",
+					"vfbd: -%c: unknown option (see "
+					"--help)\n",
 					optopt);
 			else if (optopt)
 				fprintf(stderr,
-					"vfbd: %s: takes no value (see --help)\n",
+					"vfbd: %s: takes no value (see "
+					"--help)\n",
 					arg);
 			else
 				fprintf(stderr,
-					"vfbd: %s: unknown option (see --help)\n",
+					"vfbd: %s: unknown option (see "
+					"--help)\n",
 					arg);
 			return CONFIG_ERROR;
 		}

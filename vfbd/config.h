@@ -9,7 +9,7 @@
 #include "net/rfb-auth.h"
 #include "vfbd/base/log.h"
 
-#define VFBD_VERSION "0.1.0"
+#define VFBD_VERSION	"0.1.0"
 #define VFBD_MAX_LISTEN 8
 
 enum share_policy { SHARE_TAKEOVER, SHARE_SHARED, SHARE_EXCLUSIVE };

@@ -127,8 +127,7 @@ static void stop(struct daemon *d)
 }
 
 /* query-vnc: the address really listened on. */
-static void qmp_vnc_info(void *ctx, char *host, size_t host_len,
-			 unsigned *port)
+static void qmp_vnc_info(void *ctx, char *host, size_t host_len, unsigned *port)
 {
 	struct daemon *d = ctx;
 	char h[128] = "";

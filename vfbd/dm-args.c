@@ -9,16 +9,20 @@
 /* Options that mean a device vfbd-dm cannot serve: the guest would boot
  * without it, so refuse instead. */
 static const char *const refused_options[] = {
-	"-drive",  "-device",	 "-netdev", "-net",	  "-fsdev",
-	"-virtfs", "-usb",	 "-usbdevice", "-audiodev", "-soundhw",
-	"-spice",  "-hda",	 "-cdrom",  NULL,
+	"-drive",  "-device", "-netdev",    "-net",	 "-fsdev",
+	"-virtfs", "-usb",    "-usbdevice", "-audiodev", "-soundhw",
+	"-spice",  "-hda",    "-cdrom",	    NULL,
 };
 
 /* Options followed by a value that vfbd ignores (the value is skipped). */
 static const char *const ignored_with_value[] = {
-	"-machine", "-M", "-m", "-display", "-mon", "-xen-domid-restrict",
-	"-runas", "-serial", "-parallel", "-global", "-smp", "-vga", "-boot",
-	"-pidfile", "-chroot", "-sandbox", "-trace", "-D", "-cpu", NULL,
+	"-machine", "-M",	"-m",
+	"-display", "-mon",	"-xen-domid-restrict",
+	"-runas",   "-serial",	"-parallel",
+	"-global",  "-smp",	"-vga",
+	"-boot",    "-pidfile", "-chroot",
+	"-sandbox", "-trace",	"-D",
+	"-cpu",	    NULL,
 };
 
 bool dm_invoked_as_dm(const char *argv0)
@@ -136,17 +140,20 @@ int dm_args_parse(int argc, char **argv, struct dm_config *dm,
 		}
 		if (strcmp(opt, "-xen-domid") == 0 && val) {
 			if (parse_uint(val, 32751, &dm->domid) <= 0) {
-				fprintf(stderr, "vfbd-dm: -xen-domid %s: bad "
-						"domain id\n",
+				fprintf(stderr,
+					"vfbd-dm: -xen-domid %s: bad "
+					"domain id\n",
 					val);
 				return -1;
 			}
 			have_domid = true;
 			i++;
 		} else if (strcmp(opt, "-vnc") == 0 && val) {
-			if (strcmp(val, "none") != 0 && parse_vnc(dm, val) < 0) {
-				fprintf(stderr, "vfbd-dm: -vnc %s: expected "
-						"ADDR:DISPLAY[,to=N]\n",
+			if (strcmp(val, "none") != 0 &&
+			    parse_vnc(dm, val) < 0) {
+				fprintf(stderr,
+					"vfbd-dm: -vnc %s: expected "
+					"ADDR:DISPLAY[,to=N]\n",
 					val);
 				return -1;
 			}

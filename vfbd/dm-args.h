@@ -10,14 +10,14 @@
 
 struct dm_config {
 	unsigned domid;
-	char source[32];       /* "xen-pv:D" */
-	char listen[80];       /* from -vnc ADDR:DISPLAY */
+	char source[32]; /* "xen-pv:D" */
+	char listen[80]; /* from -vnc ADDR:DISPLAY */
 	char vnclisten[64];
 	unsigned display;
-	unsigned display_to;   /* -vnc ...,to=N: try displays up to N */
-	bool password_on;      /* -vnc ...,password=on: set later by QMP */
-	char name[64];         /* -name */
-	char keymap[32];       /* -k */
+	unsigned display_to; /* -vnc ...,to=N: try displays up to N */
+	bool password_on;    /* -vnc ...,password=on: set later by QMP */
+	char name[64];	     /* -name */
+	char keymap[32];     /* -k */
 	const char *qmp[DM_QMP_MAX]; /* -chardev socket,...,path=P,server=on */
 	unsigned n_qmp;
 };

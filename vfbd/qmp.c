@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 /* No command libxl sends is anywhere near this. */
-#define QMP_MSG_MAX 65536u
+#define QMP_MSG_MAX   65536u
 #define QMP_REPLY_MAX 1024u
 
 static const char greeting[] =
@@ -84,7 +84,8 @@ static const char *find_key(const char *obj, size_t len, const char *key)
 			    obj[i + 1 + klen] == '"') {
 				size_t j = i + klen + 2;
 
-				while (j < len && (obj[j] == ' ' || obj[j] == ':'))
+				while (j < len &&
+				       (obj[j] == ' ' || obj[j] == ':'))
 					j++;
 				return j < len ? obj + j : NULL;
 			}
@@ -105,7 +106,8 @@ static bool string_value(const char *v, const char *end, char *out,
 		return false;
 	for (v++; v < end && *v != '"'; v++) {
 		if (*v == '\\') {
-			if (++v >= end || (*v != '"' && *v != '\\' && *v != '/'))
+			if (++v >= end ||
+			    (*v != '"' && *v != '\\' && *v != '/'))
 				return false;
 		}
 		if (n + 1 >= out_len || (unsigned char)*v < 0x20)
@@ -184,9 +186,9 @@ void qmp_answer(const struct qmp_ops *ops, void *ctx, const char *cmd,
 		char pw[64];
 
 		if (!args || *args != '{' ||
-		    !string_value(find_key(args, (size_t)(end - args),
-					   "password"),
-				  end, pw, sizeof(pw))) {
+		    !string_value(
+			    find_key(args, (size_t)(end - args), "password"),
+			    end, pw, sizeof(pw))) {
 			snprintf(out, out_len,
 				 "{\"error\": {\"class\": \"GenericError\", "
 				 "\"desc\": \"expected arguments.password\"}"

@@ -13,7 +13,8 @@ struct qmp_server;
 
 struct qmp_ops {
 	/* Fills what query-vnc answers: host and port really listened on. */
-	void (*vnc_info)(void *ctx, char *host, size_t host_len, unsigned *port);
+	void (*vnc_info)(void *ctx, char *host, size_t host_len,
+			 unsigned *port);
 	/* change-vnc-password. */
 	void (*set_password)(void *ctx, const char *password);
 };

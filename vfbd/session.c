@@ -282,9 +282,9 @@ static void run_sync(void *arg)
 {
 	struct sync_args *a = arg;
 
-	a->changed = fb_shadow_sync(&a->s->shadow, a->live, a->hint,
-				    &a->s->changed,
-				    a->want_move ? &a->move : NULL);
+	a->changed =
+		fb_shadow_sync(&a->s->shadow, a->live, a->hint, &a->s->changed,
+			       a->want_move ? &a->move : NULL);
 }
 
 /* A move found in the shadow becomes a CopyRect for a client whose
@@ -319,12 +319,12 @@ static long sync_shadow(struct session *s, const struct fb_damage *hint)
 		hint = &all;
 	}
 	{
-		struct sync_args a = {s, &live, hint, 0, {{0, 0, 0, 0}, 0},
+		struct sync_args a = {s,    &live, hint, 0, {{0, 0, 0, 0}, 0},
 				      false};
 
 		for (struct client *c = s->clients; c; c = c->next)
-			a.want_move |= c->ready &&
-				       rfb_peer_takes_copyrect(c->peer);
+			a.want_move |=
+				c->ready && rfb_peer_takes_copyrect(c->peer);
 
 		/* Live memory may be truncated under us (shm): a SIGBUS
 		 * then ends this compare, not the daemon. */

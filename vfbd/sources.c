@@ -61,8 +61,8 @@ static int parse_demo(const char *args, uint32_t *w, uint32_t *h,
 		*is_static = true;
 		return 0;
 	}
-	if (sscanf(args, "%5ux%5u%n", &uw, &uh, &used) != 2 ||
-	    args[0] < '0' || args[0] > '9')
+	if (sscanf(args, "%5ux%5u%n", &uw, &uh, &used) != 2 || args[0] < '0' ||
+	    args[0] > '9')
 		return -EINVAL;
 	args += used;
 	if (*args == ':') {

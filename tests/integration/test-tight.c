@@ -370,9 +370,9 @@ static uint32_t *write_photo(const char *path)
 }
 
 /* Bounds for the grainy shading (measured with libjpeg-turbo 2.1: max 23,
- * mean 2.8 at level 9; mean 7.9 at level 1), at libjpeg quality 95 without chroma
- * subsampling (level 9) and quality 25 with 4:2:2 (level 1): the grain is
- * what JPEG smooths away first, so the mean is what tells. */
+ * mean 2.8 at level 9; mean 7.9 at level 1), at libjpeg quality 95 without
+ * chroma subsampling (level 9) and quality 25 with 4:2:2 (level 1): the grain
+ * is what JPEG smooths away first, so the mean is what tells. */
 #define MAX_ERR_Q9  32u
 #define MEAN_ERR_Q9 4.0
 #define MEAN_ERR_Q1 12.0

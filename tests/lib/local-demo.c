@@ -26,8 +26,8 @@ static void on_pointer(void *ctx, uint32_t x, uint32_t y, uint8_t buttons)
 	fb_demo_pointer(((struct local_demo *)ctx)->src, x, y, buttons);
 }
 
-static const struct input_text_ops local_ops = {on_text, on_backspace,
-						on_enter, on_pointer};
+static const struct input_text_ops local_ops = {on_text, on_backspace, on_enter,
+						on_pointer};
 
 void local_demo_init(struct local_demo *d, uint32_t width, uint32_t height)
 {

@@ -50,8 +50,8 @@ int vfbd_start(struct vfbd_proc *p, const char *const *args)
 	memset(p, 0, sizeof(*p));
 	/* Next to the test's own log when run by tests/run-all (kept for
 	 * reading after a failure, cleaned with the build folder). */
-	const char *dir = getenv("VFBD_TEST_LOGS") ? getenv("VFBD_TEST_LOGS")
-						   : "/tmp";
+	const char *dir =
+		getenv("VFBD_TEST_LOGS") ? getenv("VFBD_TEST_LOGS") : "/tmp";
 
 	snprintf(p->log_path, sizeof(p->log_path), "%s/vfbd-%d-%d.log", dir,
 		 (int)getpid(), ++serial);

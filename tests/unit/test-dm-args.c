@@ -27,13 +27,30 @@ static void libxl_pv_argv(void **state)
 		    "server=on,wait=off";
 	char c2[] = "socket,id=libxenstat-cmd,path=/var/run/xen/"
 		    "qmp-libxenstat-7,server=on,wait=off";
-	char *argv[] = {"/usr/local/bin/vfbd-dm", "-xen-domid", "7",
-			"-chardev", c1, "-mon", "chardev=libxl-cmd,mode=control",
-			"-chardev", c2, "-mon",
-			"chardev=libxenstat-cmd,mode=control", "-nodefaults",
-			"-no-user-config", "-name", "guest7", "-vnc",
-			"0.0.0.0:3,to=99,password=on", "-k", "de", "-machine",
-			"xenpv", "-m", "257", NULL};
+	char *argv[] = {"/usr/local/bin/vfbd-dm",
+			"-xen-domid",
+			"7",
+			"-chardev",
+			c1,
+			"-mon",
+			"chardev=libxl-cmd,mode=control",
+			"-chardev",
+			c2,
+			"-mon",
+			"chardev=libxenstat-cmd,mode=control",
+			"-nodefaults",
+			"-no-user-config",
+			"-name",
+			"guest7",
+			"-vnc",
+			"0.0.0.0:3,to=99,password=on",
+			"-k",
+			"de",
+			"-machine",
+			"xenpv",
+			"-m",
+			"257",
+			NULL};
 	struct dm_config dm;
 	struct vfbd_config cfg;
 
@@ -53,12 +70,11 @@ static void libxl_pv_argv(void **state)
 
 static void refused_and_bad(void **state)
 {
-	char *disk[] = {"vfbd-dm", "-xen-domid", "1", "-drive", "file=x",
-			NULL};
+	char *disk[] = {"vfbd-dm", "-xen-domid", "1", "-drive", "file=x", NULL};
 	char *nodomid[] = {"vfbd-dm", "-vnc", "127.0.0.1:0", NULL};
 	char *baddomid[] = {"vfbd-dm", "-xen-domid", "x1", NULL};
-	char *badvnc[] = {"vfbd-dm", "-xen-domid", "1", "-vnc", "nocolon",
-			  NULL};
+	char *badvnc[] = {"vfbd-dm", "-xen-domid", "1",
+			  "-vnc",    "nocolon",	   NULL};
 	char *v6[] = {"vfbd-dm", "-xen-domid", "2", "-vnc", "[::1]:1", NULL};
 	struct dm_config dm;
 	struct vfbd_config cfg;
@@ -113,11 +129,10 @@ static void qmp_answers(void **state)
 		       "{\"password\":\"s3cr\\\"et\"},\"id\":5}"),
 		"{\"return\": {}, \"id\": 5}\r\n");
 	assert_string_equal(password, "s3cr\"et");
-	assert_non_null(strstr(answer("{\"execute\":\"cont\"}"),
-			       "CommandNotFound"));
 	assert_non_null(
-		strstr(answer("{\"execute\":\"change-vnc-password\"}"),
-		       "GenericError"));
+		strstr(answer("{\"execute\":\"cont\"}"), "CommandNotFound"));
+	assert_non_null(strstr(answer("{\"execute\":\"change-vnc-password\"}"),
+			       "GenericError"));
 	assert_non_null(strstr(answer("{\"id\": 3}"), "GenericError"));
 	/* An id that is not a number or plain string is not echoed. */
 	assert_null(strstr(answer("{\"execute\":\"query-chardev\","
