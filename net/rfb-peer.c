@@ -28,7 +28,6 @@ struct rfb_peer {
 	bool has_last_rect;
 	bool has_ext_desktop_size;
 	bool has_pointer_change;
-	bool pointer_absolute;
 	bool fence_announced, continuous_announced;
 	/* Pseudo-rects owed to the client with the next update. */
 	bool owe_qemu_key_ack;
@@ -85,13 +84,6 @@ int rfb_peer_queue_copy(struct rfb_peer *p, struct fb_rect dst, uint32_t src_x,
 	p->copy_src_x = src_x;
 	p->copy_src_y = src_y;
 	return 0;
-}
-
-void rfb_peer_set_pointer_absolute(struct rfb_peer *p, bool absolute)
-{
-	p->pointer_absolute = absolute;
-	if (p->has_pointer_change)
-		p->owe_pointer_mode = true;
 }
 
 void *rfb_peer_user(const struct rfb_peer *p)
@@ -625,8 +617,6 @@ struct rfb_peer *rfb_peer_accept(uv_stream_t *server, unsigned id,
 	p->encoding = RFB_ENC_RAW;
 	p->prefs.compress_level = -1;
 	p->prefs.quality_level = -1;
-	/* Positions are framebuffer pixels unless a sink says otherwise. */
-	p->pointer_absolute = true;
 	/* Room for the largest message plus what may follow it. */
 	p->normal_read_max = rfb_parse_max_message(&p->parser) + 4096;
 	settings.read_max = cfg->preauth_read_max;
@@ -675,8 +665,9 @@ static int write_owed_pseudo(struct rfb_peer *p, struct buf *b,
 		(*nrects)++;
 	}
 	if (p->owe_pointer_mode) {
-		if (rfb_write_rect_header(b, p->pointer_absolute ? 1 : 0, 0,
-					  p->width, p->height,
+		/* Always absolute: a guest that wants relative motion gets
+		 * deltas from its sink. */
+		if (rfb_write_rect_header(b, 1, 0, p->width, p->height,
 					  RFB_ENC_QEMU_POINTER_MOTION_CHANGE))
 			return -ENOMEM;
 		p->owe_pointer_mode = false;

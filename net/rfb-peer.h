@@ -113,10 +113,6 @@ int rfb_peer_send_resize(struct rfb_peer *p, uint32_t width, uint32_t height);
  * send one even without damage. */
 bool rfb_peer_has_pending(const struct rfb_peer *p);
 
-/* Tells a client that knows QEMU's pointer-type-change pseudo-encoding
- * whether the pointer is absolute; sent with the next update. */
-void rfb_peer_set_pointer_absolute(struct rfb_peer *p, bool absolute);
-
 /* Queues a CopyRect (dst from the client's own pixels at src_x, src_y)
  * to open the next update. -ENOTSUP when the client did not list
  * CopyRect, -EBUSY when one is already waiting. */

@@ -78,7 +78,6 @@ struct session {
 	void *finished_ctx;
 	unsigned refresh_ms;
 	bool shutting_down;
-	bool source_gone;
 	struct fb_rect *rects;
 	size_t rects_cap;
 	struct auth_throttle throttle;
@@ -386,8 +385,8 @@ static void refresh(struct session *s, bool from_timer)
 			s->on_finished(s->finished_ctx);
 		return;
 	case FB_POLL_GONE:
-		/* The source logs why (source-gone reason=...). */
-		s->source_gone = true;
+		/* The source logs why (source-gone reason=...); clients keep
+		 * the last frame. */
 		break;
 	case FB_POLL_RETRY:
 		s->refresh_ms = REFRESH_FAST_MS;
