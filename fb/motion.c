@@ -6,6 +6,11 @@
 #define PROBES	       8
 #define MAX_CANDIDATES 16
 
+/* Block search: a probe is this many pixels of one live row, looked for
+ * in the old frame around where it is now. */
+#define PROBE_LEN  16
+#define PROBE_GRID 3
+
 static uint64_t hash_row(const uint8_t *p, size_t bytes)
 {
 	uint64_t h = 0x9e3779b97f4a7c15ull ^ bytes;
@@ -67,24 +72,24 @@ static bool distinctive(const uint64_t *live_hash, uint32_t i)
 	return i > 0 && live_hash[i] != live_hash[i - 1];
 }
 
-bool fb_motion_find(const uint32_t *old, size_t old_stride,
-		    const struct fb_view *live, struct fb_rect box,
-		    uint64_t *scratch, struct fb_move *move)
+/* A vertical scroll: box rows of `live` equal to box rows of `old` a
+ * fixed number of rows away; the longest run of them. */
+static bool find_scroll(const uint32_t *old, size_t old_stride,
+			const struct fb_view *live, struct fb_rect box,
+			uint64_t *scratch, struct fb_move *move)
 {
 	size_t bytes;
-	uint64_t *hashes, *live_hash, *old_hash;
+	uint64_t *live_hash, *old_hash;
 	int32_t cand[MAX_CANDIDATES];
 	unsigned ncand = 0;
-	uint32_t best = 0, best_start = 0;
+	uint32_t best = 0, best_gain = 0, best_start = 0;
 	int32_t best_dy = 0;
 
-	if (!fb_rect_clip(&box, live->width, live->height) ||
-	    box.h < FB_MOTION_MIN_ROWS * 2 || box.w < 16)
+	if (box.h < FB_MOTION_MIN_ROWS * 2 || box.w < 16)
 		return false;
 	bytes = (size_t)box.w * 4;
-	hashes = scratch;
-	live_hash = hashes;
-	old_hash = hashes + box.h;
+	live_hash = scratch;
+	old_hash = scratch + box.h;
 	for (uint32_t i = 0; i < box.h; i++) {
 		live_hash[i] = hash_row(live_row(live, box, box.y + i), bytes);
 		old_hash[i] = hash_row(old_row(old, old_stride, box, box.y + i),
@@ -112,18 +117,24 @@ bool fb_motion_find(const uint32_t *old, size_t old_stride,
 				cand[ncand++] = dy;
 		}
 	}
+	/* A run is worth what it changes: rows of a repeating pattern
+	 * equal their neighbours a period away, and copying them onto
+	 * themselves saves nothing. */
 	for (unsigned k = 0; k < ncand; k++) {
-		uint32_t start = 0;
+		uint32_t start = 0, gain = 0;
 		uint32_t run =
 			best_run(live_hash, old_hash, box.h, cand[k], &start);
 
-		if (run > best) {
+		for (uint32_t i = start; i < start + run; i++)
+			gain += live_hash[i] != old_hash[i];
+		if (run >= FB_MOTION_MIN_ROWS && gain > best_gain) {
 			best = run;
+			best_gain = gain;
 			best_start = start;
 			best_dy = cand[k];
 		}
 	}
-	if (best < FB_MOTION_MIN_ROWS)
+	if (best_gain < FB_MOTION_MIN_ROWS / 2)
 		return false;
 	/* Hashes chose the run; the bytes decide. Trim rows that only
 	 * collided. */
@@ -141,31 +152,261 @@ bool fb_motion_find(const uint32_t *old, size_t old_stride,
 		}
 	}
 	move->dst = (struct fb_rect){box.x, box.y + best_start, box.w, best};
+	move->dx = 0;
 	move->dy = best_dy;
+	/* What verify needs: the hashes of the source rows, from index 0.
+	 * They are read from the upper half while the lower is written. */
+	for (uint32_t i = 0; i < best; i++)
+		scratch[i] = old_hash[best_start + i + (uint32_t)best_dy];
+	return true;
+}
+
+static uint32_t live_px(const struct fb_view *live, uint32_t x, uint32_t y)
+{
+	uint32_t v;
+
+	memcpy(&v, live->data + (size_t)y * live->stride + (size_t)x * 4, 4);
+	return v;
+}
+
+static bool worth_copying(uint32_t w, uint32_t h)
+{
+	return w >= FB_MOTION_MIN_SIDE && h >= FB_MOTION_MIN_SIDE &&
+	       (uint64_t)w * h >= FB_MOTION_MIN_AREA;
+}
+
+/* The search below keeps the source inside the box and the frame, so
+ * these hold for every (x, y) of a candidate block. */
+struct block_ctx {
+	const uint32_t *old;
+	size_t old_stride;
+	const struct fb_view *live;
+	struct fb_rect box;
+};
+
+static bool same_px(const struct block_ctx *b, uint32_t x, uint32_t y,
+		    int32_t dx, int32_t dy)
+{
+	size_t sx = (size_t)((int64_t)x + dx), sy = (size_t)((int64_t)y + dy);
+
+	return live_px(b->live, x, y) == b->old[sy * b->old_stride + sx];
+}
+
+static bool same_span(const struct block_ctx *b, uint32_t x, uint32_t w,
+		      uint32_t y, int32_t dx, int32_t dy)
+{
+	size_t sx = (size_t)((int64_t)x + dx), sy = (size_t)((int64_t)y + dy);
+
+	return memcmp(b->live->data + (size_t)y * b->live->stride +
+			      (size_t)x * 4,
+		      b->old + sy * b->old_stride + sx, (size_t)w * 4) == 0;
+}
+
+/* Whether (x, y) shifted by (dx, dy) stays inside the box. */
+static bool src_inside(const struct block_ctx *b, int64_t x, int64_t y,
+		       int32_t dx, int32_t dy)
+{
+	int64_t sx = x + dx, sy = y + dy;
+
+	return sx >= b->box.x && sx < (int64_t)b->box.x + b->box.w &&
+	       sy >= b->box.y && sy < (int64_t)b->box.y + b->box.h;
+}
+
+/* The widest run of pixels on row y around x that moved by (dx, dy). */
+static void grow_span(const struct block_ctx *b, uint32_t x, uint32_t y,
+		      int32_t dx, int32_t dy, uint32_t *xa, uint32_t *xb)
+{
+	uint32_t a = x, e = x;
+
+	while (a > b->box.x && src_inside(b, a - 1, y, dx, dy) &&
+	       same_px(b, a - 1, y, dx, dy))
+		a--;
+	while (e < b->box.x + b->box.w && src_inside(b, e, y, dx, dy) &&
+	       same_px(b, e, y, dx, dy))
+		e++;
+	*xa = a;
+	*xb = e;
+}
+
+/* Rows [*ya, *yb) around y where the span [x, x + w) moved by (dx, dy). */
+static void grow_rows(const struct block_ctx *b, uint32_t x, uint32_t w,
+		      uint32_t y, int32_t dx, int32_t dy, uint32_t *ya,
+		      uint32_t *yb)
+{
+	uint32_t a = y, e = y + 1;
+
+	while (a > b->box.y && src_inside(b, x, a - 1, dx, dy) &&
+	       same_span(b, x, w, a - 1, dx, dy))
+		a--;
+	while (e < b->box.y + b->box.h && src_inside(b, x, e, dx, dy) &&
+	       same_span(b, x, w, e, dx, dy))
+		e++;
+	*ya = a;
+	*yb = e;
+}
+
+/* The block around the probe at (x, y) that moved by (dx, dy). Flat or
+ * repeating background beside a window matches by chance on some rows,
+ * so the height comes from the probe's own columns, the width is what
+ * rows spread over that height agree on, and the rows are checked again
+ * at that width. */
+static struct fb_rect grow_block(const struct block_ctx *b, uint32_t x,
+				 uint32_t y, int32_t dx, int32_t dy)
+{
+	enum { SAMPLES = 5 };
+	uint32_t xa = 0, xb = UINT32_MAX, ya, yb, h;
+
+	grow_rows(b, x, PROBE_LEN, y, dx, dy, &ya, &yb);
+	h = yb - ya;
+	for (unsigned i = 0; i < SAMPLES; i++) {
+		uint32_t sy =
+			ya + (uint32_t)((uint64_t)(h - 1) * i / (SAMPLES - 1));
+		uint32_t la, lb;
+
+		grow_span(b, x, sy, dx, dy, &la, &lb);
+		xa = la > xa ? la : xa;
+		xb = lb < xb ? lb : xb;
+	}
+	if (xb - xa < FB_MOTION_MIN_SIDE)
+		return (struct fb_rect){0, 0, 0, 0};
+	grow_rows(b, xa, xb - xa, y, dx, dy, &ya, &yb);
+	return (struct fb_rect){xa, ya, xb - xa, yb - ya};
+}
+
+/* A probe must say something: a changed, not flat run of pixels. */
+static bool good_probe(const struct block_ctx *b, uint32_t x, uint32_t y)
+{
+	bool flat = true;
+
+	if (x + PROBE_LEN > b->box.x + b->box.w)
+		return false;
+	for (uint32_t i = 1; i < PROBE_LEN && flat; i++)
+		flat = live_px(b->live, x + i, y) == live_px(b->live, x, y);
+	return !flat && !same_span(b, x, PROBE_LEN, y, 0, 0);
+}
+
+/* Offsets (dx, dy) within the radius where the old frame holds the probe
+ * at (x, y); at most `max`. */
+static unsigned find_probe(const struct block_ctx *b, uint32_t x, uint32_t y,
+			   int32_t (*cand)[2], unsigned max)
+{
+	const uint8_t *p =
+		b->live->data + (size_t)y * b->live->stride + (size_t)x * 4;
+	uint32_t first = live_px(b->live, x, y);
+	int64_t bx0 = b->box.x, by0 = b->box.y;
+	int64_t bx1 = bx0 + b->box.w - PROBE_LEN, by1 = by0 + b->box.h - 1;
+	int64_t sx0 = (int64_t)x - FB_MOTION_RADIUS;
+	int64_t sx1 = (int64_t)x + FB_MOTION_RADIUS;
+	int64_t sy0 = (int64_t)y - FB_MOTION_RADIUS;
+	int64_t sy1 = (int64_t)y + FB_MOTION_RADIUS;
+	unsigned n = 0;
+
+	sx0 = sx0 < bx0 ? bx0 : sx0;
+	sx1 = sx1 > bx1 ? bx1 : sx1;
+	sy0 = sy0 < by0 ? by0 : sy0;
+	sy1 = sy1 > by1 ? by1 : sy1;
+	for (int64_t sy = sy0; sy <= sy1 && n < max; sy++) {
+		const uint32_t *row = b->old + (size_t)sy * b->old_stride;
+
+		for (int64_t sx = sx0; sx <= sx1 && n < max; sx++) {
+			if (row[sx] != first ||
+			    memcmp(row + sx, p, PROBE_LEN * 4) != 0 ||
+			    (sx == x && sy == y))
+				continue;
+			cand[n][0] = (int32_t)(sx - x);
+			cand[n][1] = (int32_t)(sy - y);
+			n++;
+		}
+	}
+	return n;
+}
+
+/* A block moved in any direction: probes on a grid over the box, the
+ * middle first, each looked for in the old frame; the first probe that
+ * leads to a block worth a CopyRect gives the move. */
+static bool find_block(const uint32_t *old, size_t old_stride,
+		       const struct fb_view *live, struct fb_rect box,
+		       struct fb_move *move)
+{
+	static const unsigned order[PROBE_GRID] = {1, 0, 2};
+	struct block_ctx b = {old, old_stride, live, box};
+	int32_t cand[MAX_CANDIDATES][2];
+
+	if (box.w < FB_MOTION_MIN_SIDE + PROBE_LEN ||
+	    box.h < FB_MOTION_MIN_SIDE)
+		return false;
+	for (unsigned gy = 0; gy < PROBE_GRID; gy++) {
+		for (unsigned gx = 0; gx < PROBE_GRID; gx++) {
+			uint32_t y = box.y + (uint32_t)((uint64_t)box.h *
+							(2 * order[gy] + 1) /
+							(2 * PROBE_GRID));
+			uint32_t x = box.x +
+				     (uint32_t)((uint64_t)(box.w - PROBE_LEN) *
+						(2 * order[gx] + 1) /
+						(2 * PROBE_GRID));
+			struct fb_rect best = {0, 0, 0, 0};
+			unsigned n, best_k = 0;
+
+			if (!good_probe(&b, x, y))
+				continue;
+			n = find_probe(&b, x, y, cand, MAX_CANDIDATES);
+			for (unsigned k = 0; k < n; k++) {
+				struct fb_rect r = grow_block(
+					&b, x, y, cand[k][0], cand[k][1]);
+
+				if ((uint64_t)r.w * r.h >
+				    (uint64_t)best.w * best.h) {
+					best = r;
+					best_k = k;
+				}
+			}
+			if (worth_copying(best.w, best.h)) {
+				move->dst = best;
+				move->dx = cand[best_k][0];
+				move->dy = cand[best_k][1];
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+bool fb_motion_find(const uint32_t *old, size_t old_stride,
+		    const struct fb_view *live, struct fb_rect box,
+		    uint64_t *scratch, struct fb_move *move)
+{
+	if (!fb_rect_clip(&box, live->width, live->height))
+		return false;
+	if (find_scroll(old, old_stride, live, box, scratch, move))
+		return true;
+	if (!find_block(old, old_stride, live, box, move))
+		return false;
+	for (uint32_t i = 0; i < move->dst.h; i++) {
+		uint32_t sy = (uint32_t)((int64_t)move->dst.y + i + move->dy);
+		uint32_t sx = (uint32_t)((int64_t)move->dst.x + move->dx);
+
+		scratch[i] = hash_row(
+			(const uint8_t *)(old + (size_t)sy * old_stride + sx),
+			(size_t)move->dst.w * 4);
+	}
 	return true;
 }
 
 bool fb_motion_verify(const uint32_t *now, size_t now_stride,
-		      struct fb_rect box, const uint64_t *scratch,
-		      struct fb_move *move)
+		      const uint64_t *scratch, struct fb_move *move)
 {
-	const uint64_t *old_hash = scratch + box.h;
 	size_t bytes = (size_t)move->dst.w * 4;
 	uint32_t good = 0;
 
-	/* fb_motion_find hashed whole box rows: the move spans them. */
-	if (move->dst.x != box.x || move->dst.w != box.w)
-		return false;
 	for (; good < move->dst.h; good++) {
 		uint32_t y = move->dst.y + good;
-		uint32_t sy = (uint32_t)((int64_t)y + move->dy);
 
 		if (hash_row((const uint8_t *)(now + (size_t)y * now_stride +
-					       box.x),
-			     bytes) != old_hash[sy - box.y])
+					       move->dst.x),
+			     bytes) != scratch[good])
 			break;
 	}
-	if (good < FB_MOTION_MIN_ROWS)
+	if (!worth_copying(move->dst.w, good))
 		return false;
 	move->dst.h = good;
 	return true;

@@ -183,7 +183,7 @@ long fb_shadow_sync(struct fb_shadow *s, const struct fb_view *live,
 	if (move) {
 		move->dst.w = 0;
 		/* Before the copy the shadow still holds the old frame. */
-		if (n >= (long)(2 * FB_MOTION_MIN_ROWS / FB_TILE_H)) {
+		if ((uint64_t)n * FB_TILE_W * FB_TILE_H >= FB_MOTION_MIN_AREA) {
 			box = changed_box(s, changed);
 			fb_motion_find(s->pixels, s->width, live, box,
 				       s->row_hashes, move);
@@ -194,7 +194,7 @@ long fb_shadow_sync(struct fb_shadow *s, const struct fb_view *live,
 	/* The producer may have written between the search and the copy:
 	 * the CopyRect must give exactly what the shadow now holds. */
 	if (move && move->dst.w &&
-	    !fb_motion_verify(s->pixels, s->width, box, s->row_hashes, move))
+	    !fb_motion_verify(s->pixels, s->width, s->row_hashes, move))
 		move->dst.w = 0;
 	return n;
 }

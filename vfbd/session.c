@@ -292,6 +292,7 @@ static bool offer_move(struct client *c, const struct fb_move *m)
 {
 	struct fb_rect src = m->dst;
 
+	src.x = (uint32_t)((int64_t)src.x + m->dx);
 	src.y = (uint32_t)((int64_t)src.y + m->dy);
 	if (fb_region_touches(&c->pending, src) ||
 	    rfb_peer_queue_copy(c->peer, m->dst, src.x, src.y) < 0)
@@ -307,7 +308,7 @@ static long sync_shadow(struct session *s, const struct fb_damage *hint)
 	 * with the block while `hint` still points at it. */
 	static const struct fb_damage all = {.all = true};
 	struct fb_view live;
-	struct fb_move a_move = {{0, 0, 0, 0}, 0};
+	struct fb_move a_move = {{0, 0, 0, 0}, 0, 0};
 	long n;
 
 	if (s->src->ops->view(s->src, &live) < 0)
@@ -318,8 +319,8 @@ static long sync_shadow(struct session *s, const struct fb_damage *hint)
 		hint = &all;
 	}
 	{
-		struct sync_args a = {s,    &live, hint, 0, {{0, 0, 0, 0}, 0},
-				      false};
+		struct sync_args a = {
+			s, &live, hint, 0, {{0, 0, 0, 0}, 0, 0}, false};
 
 		for (struct client *c = s->clients; c; c = c->next)
 			a.want_move |=
