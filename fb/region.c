@@ -20,7 +20,8 @@ int fb_region_reset(struct fb_region *r, uint32_t width, uint32_t height)
 {
 	uint32_t cols = (width + FB_TILE_W - 1) / FB_TILE_W;
 	uint32_t rows = (height + FB_TILE_H - 1) / FB_TILE_H;
-	uint8_t *tiles = calloc((size_t)cols * rows + 1, 1);
+	struct fb_tile_box *tiles =
+		calloc((size_t)cols * rows + 1, sizeof(*tiles));
 
 	if (!tiles)
 		return -ENOMEM;
@@ -31,63 +32,136 @@ int fb_region_reset(struct fb_region *r, uint32_t width, uint32_t height)
 	r->cols = cols;
 	r->rows = rows;
 	r->count = 0;
+	r->row0 = r->row1 = 0;
 	return 0;
 }
 
 void fb_region_clear(struct fb_region *r)
 {
 	if (r->count)
-		memset(r->tiles, 0, (size_t)r->cols * r->rows);
+		memset(r->tiles + (size_t)r->row0 * r->cols, 0,
+		       (size_t)(r->row1 - r->row0) * r->cols *
+			       sizeof(*r->tiles));
 	r->count = 0;
+	r->row0 = r->row1 = 0;
+}
+
+/* The tile's size: FB_TILE_W x FB_TILE_H but at the frame's edges. */
+static uint32_t tile_w(const struct fb_region *r, uint32_t col)
+{
+	uint32_t left = r->width - col * FB_TILE_W;
+
+	return left < FB_TILE_W ? left : FB_TILE_W;
+}
+
+static uint32_t tile_h(const struct fb_region *r, uint32_t row)
+{
+	uint32_t left = r->height - row * FB_TILE_H;
+
+	return left < FB_TILE_H ? left : FB_TILE_H;
+}
+
+static struct fb_tile_box *tile_at(const struct fb_region *r, uint32_t col,
+				   uint32_t row)
+{
+	return &r->tiles[(size_t)row * r->cols + col];
+}
+
+static void note_row(struct fb_region *r, uint32_t row)
+{
+	if (r->count == 0) {
+		r->row0 = row;
+		r->row1 = row + 1;
+		return;
+	}
+	r->row0 = row < r->row0 ? row : r->row0;
+	r->row1 = row + 1 > r->row1 ? row + 1 : r->row1;
+}
+
+void fb_region_add_box(struct fb_region *r, uint32_t col, uint32_t row,
+		       struct fb_tile_box box)
+{
+	struct fb_tile_box *t = tile_at(r, col, row);
+
+	if (t->x1 == 0) {
+		note_row(r, row);
+		*t = box;
+		r->count++;
+		return;
+	}
+	t->x0 = box.x0 < t->x0 ? box.x0 : t->x0;
+	t->x1 = box.x1 > t->x1 ? box.x1 : t->x1;
+	t->y0 = box.y0 < t->y0 ? box.y0 : t->y0;
+	t->y1 = box.y1 > t->y1 ? box.y1 : t->y1;
 }
 
 void fb_region_add_tile(struct fb_region *r, uint32_t col, uint32_t row)
 {
-	uint8_t *t = &r->tiles[(size_t)row * r->cols + col];
+	fb_region_add_box(r, col, row,
+			  (struct fb_tile_box){0, (uint8_t)tile_w(r, col), 0,
+					       (uint8_t)tile_h(r, row)});
+}
 
-	if (!*t) {
-		*t = 1;
-		r->count++;
-	}
+/* The part of `rect` (clipped) inside tile (col, row), tile-relative. */
+static struct fb_tile_box rect_in_tile(struct fb_rect rect, uint32_t col,
+				       uint32_t row)
+{
+	uint32_t tx = col * FB_TILE_W, ty = row * FB_TILE_H;
+	uint32_t x0 = rect.x > tx ? rect.x - tx : 0;
+	uint32_t y0 = rect.y > ty ? rect.y - ty : 0;
+	uint32_t x1 = rect.x + rect.w - tx, y1 = rect.y + rect.h - ty;
+
+	x1 = x1 < FB_TILE_W ? x1 : FB_TILE_W;
+	y1 = y1 < FB_TILE_H ? y1 : FB_TILE_H;
+	return (struct fb_tile_box){(uint8_t)x0, (uint8_t)x1, (uint8_t)y0,
+				    (uint8_t)y1};
 }
 
 void fb_region_add_rect(struct fb_region *r, struct fb_rect rect)
 {
-	uint32_t c0, c1, r0, r1;
-
 	if (!fb_rect_clip(&rect, r->width, r->height))
 		return;
-	c0 = rect.x / FB_TILE_W;
-	c1 = (rect.x + rect.w - 1) / FB_TILE_W;
-	r0 = rect.y / FB_TILE_H;
-	r1 = (rect.y + rect.h - 1) / FB_TILE_H;
-	for (uint32_t row = r0; row <= r1; row++)
-		for (uint32_t col = c0; col <= c1; col++)
-			fb_region_add_tile(r, col, row);
+	for (uint32_t row = rect.y / FB_TILE_H;
+	     row <= (rect.y + rect.h - 1) / FB_TILE_H; row++)
+		for (uint32_t col = rect.x / FB_TILE_W;
+		     col <= (rect.x + rect.w - 1) / FB_TILE_W; col++)
+			fb_region_add_box(r, col, row,
+					  rect_in_tile(rect, col, row));
 }
 
-void fb_region_remove_inside(struct fb_region *r, struct fb_rect rect)
+static void clear_tile(struct fb_region *r, struct fb_tile_box *t)
 {
-	uint32_t c0, c1, r0, r1;
+	*t = (struct fb_tile_box){0, 0, 0, 0};
+	if (--r->count == 0)
+		r->row0 = r->row1 = 0;
+}
 
-	if (!fb_rect_clip(&rect, r->width, r->height))
+void fb_region_subtract(struct fb_region *r, struct fb_rect rect)
+{
+	if (r->count == 0 || !fb_rect_clip(&rect, r->width, r->height))
 		return;
-	/* First and last tiles wholly inside; edge tiles of the frame
-	 * count as whole when the rect reaches the frame's edge. */
-	c0 = (rect.x + FB_TILE_W - 1) / FB_TILE_W;
-	r0 = (rect.y + FB_TILE_H - 1) / FB_TILE_H;
-	c1 = rect.x + rect.w == r->width ? r->cols
-					 : (rect.x + rect.w) / FB_TILE_W;
-	r1 = rect.y + rect.h == r->height ? r->rows
-					  : (rect.y + rect.h) / FB_TILE_H;
-	for (uint32_t row = r0; row < r1; row++) {
-		for (uint32_t col = c0; col < c1; col++) {
-			uint8_t *t = &r->tiles[(size_t)row * r->cols + col];
+	for (uint32_t row = rect.y / FB_TILE_H;
+	     row <= (rect.y + rect.h - 1) / FB_TILE_H; row++) {
+		for (uint32_t col = rect.x / FB_TILE_W;
+		     col <= (rect.x + rect.w - 1) / FB_TILE_W; col++) {
+			struct fb_tile_box *t = tile_at(r, col, row);
+			struct fb_tile_box c = rect_in_tile(rect, col, row);
+			bool wide = c.x0 <= t->x0 && c.x1 >= t->x1;
+			bool tall = c.y0 <= t->y0 && c.y1 >= t->y1;
 
-			if (*t) {
-				*t = 0;
-				r->count--;
-			}
+			if (t->x1 == 0 || c.x0 >= t->x1 || c.x1 <= t->x0 ||
+			    c.y0 >= t->y1 || c.y1 <= t->y0)
+				continue;
+			if (wide && tall)
+				clear_tile(r, t);
+			else if (wide && c.y0 <= t->y0)
+				t->y0 = c.y1;
+			else if (wide && c.y1 >= t->y1)
+				t->y1 = c.y0;
+			else if (tall && c.x0 <= t->x0)
+				t->x0 = c.x1;
+			else if (tall && c.x1 >= t->x1)
+				t->x1 = c.x0;
 		}
 	}
 }
@@ -97,74 +171,113 @@ bool fb_region_touches(const struct fb_region *r, struct fb_rect rect)
 	if (r->count == 0 || !fb_rect_clip(&rect, r->width, r->height))
 		return false;
 	for (uint32_t row = rect.y / FB_TILE_H;
-	     row <= (rect.y + rect.h - 1) / FB_TILE_H; row++)
+	     row <= (rect.y + rect.h - 1) / FB_TILE_H; row++) {
 		for (uint32_t col = rect.x / FB_TILE_W;
-		     col <= (rect.x + rect.w - 1) / FB_TILE_W; col++)
-			if (r->tiles[(size_t)row * r->cols + col])
+		     col <= (rect.x + rect.w - 1) / FB_TILE_W; col++) {
+			const struct fb_tile_box *t = tile_at(r, col, row);
+			struct fb_tile_box c = rect_in_tile(rect, col, row);
+
+			if (t->x1 && c.x0 < t->x1 && c.x1 > t->x0 &&
+			    c.y0 < t->y1 && c.y1 > t->y0)
 				return true;
+		}
+	}
 	return false;
 }
 
 void fb_region_add_all(struct fb_region *r)
 {
-	size_t n = (size_t)r->cols * r->rows;
+	size_t row_bytes = (size_t)r->cols * sizeof(*r->tiles);
 
-	memset(r->tiles, 1, n);
-	r->count = n;
+	if (r->rows == 0)
+		return;
+	for (uint32_t col = 0; col < r->cols; col++)
+		*tile_at(r, col, 0) = (struct fb_tile_box){
+			0, (uint8_t)tile_w(r, col), 0, (uint8_t)tile_h(r, 0)};
+	/* Every row but the last is a copy of the first. */
+	for (uint32_t row = 1; row < r->rows; row++)
+		memcpy(tile_at(r, 0, row), r->tiles, row_bytes);
+	for (uint32_t col = 0; col < r->cols; col++)
+		tile_at(r, col, r->rows - 1)->y1 =
+			(uint8_t)tile_h(r, r->rows - 1);
+	r->count = (size_t)r->cols * r->rows;
+	r->row0 = 0;
+	r->row1 = r->rows;
 }
 
 void fb_region_merge(struct fb_region *dst, const struct fb_region *src)
 {
-	size_t n = (size_t)dst->cols * dst->rows;
-
 	if (src->count == 0 || dst->cols != src->cols || dst->rows != src->rows)
 		return;
-	if (src->count == n) {
-		fb_region_add_all(dst);
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (src->tiles[i] && !dst->tiles[i]) {
-			dst->tiles[i] = 1;
-			dst->count++;
-		}
-	}
+	for (uint32_t row = src->row0; row < src->row1; row++)
+		for (uint32_t col = 0; col < src->cols; col++)
+			if (fb_region_has_tile(src, col, row))
+				fb_region_add_box(dst, col, row,
+						  *tile_at(src, col, row));
 }
 
-/* Tiles [c0, c1) of rows [row0, row1) in pixels, clipped to the frame. */
-static struct fb_rect tile_rect(const struct fb_region *r, uint32_t c0,
-				uint32_t c1, uint32_t row0, uint32_t row1)
+/* Whether the box of tile `col` runs on into the box of tile col + 1. */
+static bool joins_next(const struct fb_region *r, uint32_t col, uint32_t row)
 {
-	struct fb_rect rect = {
-		.x = c0 * FB_TILE_W,
-		.y = row0 * FB_TILE_H,
-		.w = (c1 - c0) * FB_TILE_W,
-		.h = (row1 - row0) * FB_TILE_H,
-	};
+	const struct fb_tile_box *a = tile_at(r, col, row);
+	const struct fb_tile_box *b = a + 1;
 
-	fb_rect_clip(&rect, r->width, r->height);
-	return rect;
+	return col + 1 < r->cols && b->x1 && a->x1 == tile_w(r, col) &&
+	       b->x0 == 0 && a->y0 == b->y0 && a->y1 == b->y1;
 }
 
-/* True when tiles [c0, c1) are a maximal run of set tiles in `row`. */
-static bool same_run(const struct fb_region *r, uint32_t row, uint32_t c0,
-		     uint32_t c1)
+/* The run starting exactly at tile `col`, or false when none does. */
+static bool run_from(const struct fb_region *r, uint32_t row, uint32_t col,
+		     uint32_t *end, struct fb_rect *out)
 {
-	const uint8_t *t = &r->tiles[(size_t)row * r->cols];
+	const struct fb_tile_box *t = tile_at(r, col, row);
+	uint32_t c = col;
 
-	if ((c0 > 0 && t[c0 - 1]) || (c1 < r->cols && t[c1]))
+	if (!t->x1 || (col > 0 && joins_next(r, col - 1, row)))
 		return false;
-	for (uint32_t c = c0; c < c1; c++)
-		if (!t[c])
-			return false;
+	while (joins_next(r, c, row))
+		c++;
+	*end = c + 1;
+	*out = (struct fb_rect){
+		.x = col * FB_TILE_W + t->x0,
+		.y = row * FB_TILE_H + t->y0,
+		.w = c * FB_TILE_W + tile_at(r, c, row)->x1 -
+		     (col * FB_TILE_W + t->x0),
+		.h = (uint32_t)(t->y1 - t->y0),
+	};
 	return true;
 }
 
-/* Each rect is a run of tiles stacked down over the rows below that have
- * exactly the same run. The rects are found from the bitmap alone, so
- * the count does not depend on how many of them fit in `out`, and a run
- * joins the rect above however many rects lie in between. Every tile is
- * read a bounded number of times. */
+bool fb_region_next_run(const struct fb_region *r, uint32_t row, uint32_t *col,
+			struct fb_rect *out)
+{
+	for (uint32_t c = *col; c < r->cols; c++) {
+		if (run_from(r, row, c, col, out))
+			return true;
+	}
+	*col = r->cols;
+	return false;
+}
+
+/* Whether the run `above` (in tile row row - 1) continues into a run of
+ * tile row `row` that starts at tile `col`: the same span, leaving the
+ * bottom of its tile row and entering at the top of the next. */
+static bool continues_below(const struct fb_region *r, uint32_t row,
+			    uint32_t col, struct fb_rect above)
+{
+	struct fb_rect run;
+	uint32_t end;
+
+	return above.y + above.h == row * FB_TILE_H &&
+	       run_from(r, row, col, &end, &run) && run.y == row * FB_TILE_H &&
+	       run.x == above.x && run.w == above.w;
+}
+
+/* Each rect is a run stacked down over the tile rows below that continue
+ * it. The rects are found from the tiles alone, so the count does not
+ * depend on how many of them fit in `out`, and a run joins the rect
+ * above however many rects lie in between. Every tile is read a bounded
+ * number of times. */
 size_t fb_region_rects(const struct fb_region *r, struct fb_rect *out,
 		       size_t max)
 {
@@ -172,29 +285,33 @@ size_t fb_region_rects(const struct fb_region *r, struct fb_rect *out,
 
 	if (r->count == 0)
 		return 0;
-	for (uint32_t row = 0; row < r->rows; row++) {
-		const uint8_t *t = &r->tiles[(size_t)row * r->cols];
-		uint32_t col = 0;
+	for (uint32_t row = r->row0; row < r->row1; row++) {
+		uint32_t c0 = 0, end;
+		struct fb_rect run, above;
 
-		while (col < r->cols) {
-			uint32_t c0, end;
+		while (c0 < r->cols) {
+			uint32_t below = row + 1, next;
 
-			if (!t[col]) {
-				col++;
+			if (!run_from(r, row, c0, &next, &run)) {
+				c0++;
 				continue;
 			}
-			c0 = col;
-			while (col < r->cols && t[col])
-				col++;
-			/* The same run in the row above: already in a rect. */
-			if (row > 0 && same_run(r, row - 1, c0, col))
+			/* Continued from the row above: already in a rect. */
+			if (row > r->row0 &&
+			    run_from(r, row - 1, c0, &end, &above) &&
+			    continues_below(r, row, c0, above)) {
+				c0 = next;
 				continue;
-			end = row + 1;
-			while (end < r->rows && same_run(r, end, c0, col))
-				end++;
+			}
+			while (below < r->row1 &&
+			       continues_below(r, below, c0, run)) {
+				run.h += tile_at(r, c0, below)->y1;
+				below++;
+			}
 			if (total < max)
-				out[total] = tile_rect(r, c0, col, row, end);
+				out[total] = run;
 			total++;
+			c0 = next;
 		}
 	}
 	return total;

@@ -14,7 +14,7 @@ int fb_shadow_init(struct fb_shadow *s, uint32_t width, uint32_t height)
 	s->pixels = calloc((size_t)width * height, sizeof(uint32_t));
 	if (!s->pixels || fb_region_init(&s->hinted, width, height) < 0)
 		goto fail;
-	s->dirty = calloc(s->hinted.cols, 1);
+	s->dirty = calloc(s->hinted.cols, sizeof(*s->dirty));
 	s->row_hashes = malloc((size_t)height * 2 * sizeof(uint64_t));
 	if (!s->dirty || !s->row_hashes)
 		goto fail;
@@ -35,113 +35,193 @@ void fb_shadow_fini(struct fb_shadow *s)
 	memset(s, 0, sizeof(*s));
 }
 
-static const uint8_t *live_row(const struct fb_view *live, uint32_t x,
-			       uint32_t y)
+static uint32_t px(const void *row, uint32_t i)
 {
-	return live->data + (size_t)y * live->stride + (size_t)x * 4;
+	uint32_t v;
+
+	memcpy(&v, (const uint8_t *)row + (size_t)i * 4, 4);
+	return v;
 }
 
-/* Syncs one run of hinted tiles [c0, c1) in tile row `row`.
- *
- * Each pixel row of the run is first compared whole: when nothing
- * changed (the common case) that is one long memcmp per row, close to
- * memcmp's own bandwidth. Only a row that differs is split into tiles,
- * and tiles already known to differ are skipped; they are copied whole
- * at the end. */
-static long sync_run(struct fb_shadow *s, const struct fb_view *live,
-		     uint32_t row, uint32_t c0, uint32_t c1,
-		     struct fb_region *changed)
+/* First pixel in [i0, i1) where rows a and b differ, or i1. */
+static uint32_t first_diff(const uint32_t *a, const uint8_t *b, uint32_t i0,
+			   uint32_t i1)
 {
-	uint32_t x0 = c0 * FB_TILE_W;
-	uint32_t x1 = c1 * FB_TILE_W < s->width ? c1 * FB_TILE_W : s->width;
-	uint32_t y0 = row * FB_TILE_H;
-	uint32_t y1 = y0 + FB_TILE_H < s->height ? y0 + FB_TILE_H : s->height;
-	uint32_t ndirty = 0;
+	while (i0 < i1 && a[i0] == px(b, i0))
+		i0++;
+	return i0;
+}
+
+/* One past the last pixel in [i0, i1) where rows a and b differ, or i0. */
+static uint32_t last_diff(const uint32_t *a, const uint8_t *b, uint32_t i0,
+			  uint32_t i1)
+{
+	while (i1 > i0 && a[i1 - 1] == px(b, i1 - 1))
+		i1--;
+	return i1;
+}
+
+static bool differ(const uint32_t *a, const uint8_t *b, uint32_t i0,
+		   uint32_t i1)
+{
+	return i1 > i0 &&
+	       memcmp(a + i0, b + (size_t)i0 * 4, (size_t)(i1 - i0) * 4) != 0;
+}
+
+/* Grows tile c's box with what differs on pixel row y (tile-relative
+ * `ty`) between pixels [x0, x1) of the frame. */
+static void note_row_diff(struct fb_tile_box *b, const uint32_t *dst,
+			  const uint8_t *src, uint32_t tx, uint32_t x0,
+			  uint32_t x1, uint32_t ty)
+{
+	bool changed = false;
+
+	if (b->x1 == 0) {
+		uint32_t f;
+
+		if (!differ(dst, src, x0, x1))
+			return;
+		f = first_diff(dst, src, x0, x1);
+		*b = (struct fb_tile_box){
+			(uint8_t)(f - tx),
+			(uint8_t)(last_diff(dst, src, f, x1) - tx), (uint8_t)ty,
+			(uint8_t)(ty + 1)};
+		return;
+	}
+	/* Only pixels outside the box can widen it; inside, one
+	 * difference is enough to lengthen it downwards. */
+	if (differ(dst, src, x0, tx + b->x0)) {
+		b->x0 = (uint8_t)(first_diff(dst, src, x0, tx + b->x0) - tx);
+		changed = true;
+	}
+	if (differ(dst, src, tx + b->x1, x1)) {
+		b->x1 = (uint8_t)(last_diff(dst, src, tx + b->x1, x1) - tx);
+		changed = true;
+	}
+	if (changed || differ(dst, src, tx + b->x0, tx + b->x1))
+		b->y1 = (uint8_t)(ty + 1);
+}
+
+/* Syncs pixels [x0, x1) x [y0, y1) of the frame, which lie in tiles
+ * [c0, c1) of tile row `row`: adds the box of what differs in each tile
+ * to `changed`.
+ *
+ * Each pixel row is first compared whole: when nothing changed (the
+ * common case) that is one long memcmp per row, close to memcmp's own
+ * bandwidth. Only a row that differs is looked at tile by tile, and
+ * inside a tile only where it could grow the tile's box. Once every box
+ * spans its tile's width only their bottom edges are left to find, from
+ * the bottom up. */
+static long sync_span(struct fb_shadow *s, const struct fb_view *live,
+		      uint32_t row, uint32_t c0, uint32_t c1,
+		      struct fb_rect span, struct fb_region *changed)
+{
+	struct fb_tile_box *boxes = s->dirty;
+	uint32_t x_end = span.x + span.w, y = span.y, y_end = span.y + span.h;
+	uint32_t ty0 = row * FB_TILE_H;
 	long n = 0;
 
-	memset(s->dirty + c0, 0, c1 - c0);
-	for (uint32_t y = y0; y < y1 && ndirty < c1 - c0; y++) {
-		const uint8_t *src = live_row(live, x0, y);
-		const uint32_t *dst = s->pixels + (size_t)y * s->width + x0;
+	memset(boxes + c0, 0, (c1 - c0) * sizeof(*boxes));
+	for (; y < y_end; y++) {
+		const uint8_t *src =
+			live->data + (size_t)y * live->stride; /* x = 0 */
+		const uint32_t *dst = s->pixels + (size_t)y * s->width;
+		uint32_t wide = 0;
 
-		if (memcmp(dst, src, (size_t)(x1 - x0) * 4) == 0)
+		if (!differ(dst, src, span.x, x_end))
 			continue;
 		for (uint32_t c = c0; c < c1; c++) {
 			uint32_t tx = c * FB_TILE_W;
-			uint32_t tw = x1 - tx < FB_TILE_W ? x1 - tx : FB_TILE_W;
+			uint32_t x0 = tx > span.x ? tx : span.x;
+			uint32_t x1 =
+				tx + FB_TILE_W < x_end ? tx + FB_TILE_W : x_end;
 
-			if (s->dirty[c])
-				continue;
-			if (memcmp(dst + (tx - x0), src + (size_t)(tx - x0) * 4,
-				   (size_t)tw * 4) != 0) {
-				s->dirty[c] = 1;
-				ndirty++;
-			}
+			note_row_diff(&boxes[c], dst, src, tx, x0, x1, y - ty0);
+			wide += boxes[c].x1 && tx + boxes[c].x0 == x0 &&
+				tx + boxes[c].x1 == x1;
+		}
+		if (wide == c1 - c0) {
+			y++;
+			break;
 		}
 	}
-	if (ndirty == 0)
-		return 0;
 	for (uint32_t c = c0; c < c1; c++) {
-		if (s->dirty[c]) {
-			fb_region_add_tile(changed, c, row);
-			n++;
+		struct fb_tile_box *b = &boxes[c];
+		uint32_t tx = c * FB_TILE_W;
+
+		if (!b->x1)
+			continue;
+		for (uint32_t yy = y_end; yy > y; yy--) {
+			const uint8_t *src =
+				live->data + (size_t)(yy - 1) * live->stride;
+			const uint32_t *dst =
+				s->pixels + (size_t)(yy - 1) * s->width;
+
+			if (differ(dst, src, tx + b->x0, tx + b->x1)) {
+				b->y1 = (uint8_t)(yy - ty0);
+				break;
+			}
 		}
+		fb_region_add_box(changed, c, row, *b);
+		n++;
 	}
 	return n;
 }
 
-/* Copies the changed tiles from live into the shadow. */
+/* Copies what changed from live into the shadow. */
 static void copy_changed(struct fb_shadow *s, const struct fb_view *live,
 			 const struct fb_region *changed)
 {
-	for (uint32_t row = 0; row < changed->rows; row++) {
-		const uint8_t *t = changed->tiles + (size_t)row * changed->cols;
-		uint32_t y0 = row * FB_TILE_H;
-		uint32_t y1 =
-			y0 + FB_TILE_H < s->height ? y0 + FB_TILE_H : s->height;
+	for (uint32_t row = changed->row0; row < changed->row1; row++) {
 		uint32_t col = 0;
+		struct fb_rect r;
 
-		while (col < changed->cols) {
-			uint32_t x0, x1;
-
-			if (!t[col]) {
-				col++;
-				continue;
-			}
-			x0 = col * FB_TILE_W;
-			while (col < changed->cols && t[col])
-				col++;
-			x1 = col * FB_TILE_W < s->width ? col * FB_TILE_W
-							: s->width;
-			for (uint32_t y = y0; y < y1; y++)
-				memcpy(s->pixels + (size_t)y * s->width + x0,
-				       live_row(live, x0, y),
-				       (size_t)(x1 - x0) * 4);
-		}
+		while (fb_region_next_run(changed, row, &col, &r))
+			for (uint32_t y = r.y; y < r.y + r.h; y++)
+				memcpy(s->pixels + (size_t)y * s->width + r.x,
+				       live->data + (size_t)y * live->stride +
+					       (size_t)r.x * 4,
+				       (size_t)r.w * 4);
 	}
 }
 
-/* The bounding box of the changed tiles, in pixels. */
-static struct fb_rect changed_box(const struct fb_shadow *s,
-				  const struct fb_region *changed)
+/* The bounding box of what changed, in pixels. */
+static struct fb_rect changed_box(const struct fb_region *changed)
 {
-	uint32_t c0 = changed->cols, c1 = 0, r0 = changed->rows, r1 = 0;
-	struct fb_rect box;
+	uint32_t x0 = UINT32_MAX, y0 = UINT32_MAX, x1 = 0, y1 = 0;
 
-	for (uint32_t row = 0; row < changed->rows; row++) {
-		for (uint32_t col = 0; col < changed->cols; col++) {
-			if (!changed->tiles[(size_t)row * changed->cols + col])
-				continue;
-			c0 = col < c0 ? col : c0;
-			c1 = col + 1 > c1 ? col + 1 : c1;
-			r0 = row < r0 ? row : r0;
-			r1 = row + 1 > r1 ? row + 1 : r1;
+	for (uint32_t row = changed->row0; row < changed->row1; row++) {
+		uint32_t col = 0;
+		struct fb_rect r;
+
+		while (fb_region_next_run(changed, row, &col, &r)) {
+			x0 = r.x < x0 ? r.x : x0;
+			y0 = r.y < y0 ? r.y : y0;
+			x1 = r.x + r.w > x1 ? r.x + r.w : x1;
+			y1 = r.y + r.h > y1 ? r.y + r.h : y1;
 		}
 	}
-	box = (struct fb_rect){c0 * FB_TILE_W, r0 * FB_TILE_H,
-			       (c1 - c0) * FB_TILE_W, (r1 - r0) * FB_TILE_H};
-	fb_rect_clip(&box, s->width, s->height);
-	return box;
+	if (x1 == 0)
+		return (struct fb_rect){0, 0, 0, 0};
+	return (struct fb_rect){x0, y0, x1 - x0, y1 - y0};
+}
+
+/* The pixels hinted tiles [c0, c1) of tile row `row` cover: from the
+ * first tile's box to the last's, over every row any of them covers. */
+static struct fb_rect hinted_span(const struct fb_region *h, uint32_t row,
+				  uint32_t c0, uint32_t c1)
+{
+	const struct fb_tile_box *t = h->tiles + (size_t)row * h->cols;
+	uint32_t y0 = FB_TILE_H, y1 = 0;
+
+	for (uint32_t c = c0; c < c1; c++) {
+		y0 = t[c].y0 < y0 ? t[c].y0 : y0;
+		y1 = t[c].y1 > y1 ? t[c].y1 : y1;
+	}
+	return (struct fb_rect){c0 * FB_TILE_W + t[c0].x0, row * FB_TILE_H + y0,
+				(c1 - 1) * FB_TILE_W + t[c1 - 1].x1 -
+					(c0 * FB_TILE_W + t[c0].x0),
+				y1 - y0};
 }
 
 long fb_shadow_sync(struct fb_shadow *s, const struct fb_view *live,
@@ -163,28 +243,30 @@ long fb_shadow_sync(struct fb_shadow *s, const struct fb_view *live,
 		for (unsigned i = 0; i < hint->n; i++)
 			fb_region_add_rect(hinted, hint->rects[i]);
 	}
-	for (uint32_t row = 0; row < hinted->rows && hinted->count; row++) {
-		const uint8_t *t = hinted->tiles + (size_t)row * hinted->cols;
+	for (uint32_t row = hinted->row0; row < hinted->row1; row++) {
 		uint32_t col = 0;
 
 		while (col < hinted->cols) {
 			uint32_t c0;
 
-			if (!t[col]) {
+			if (!fb_region_has_tile(hinted, col, row)) {
 				col++;
 				continue;
 			}
 			c0 = col;
-			while (col < hinted->cols && t[col])
+			while (col < hinted->cols &&
+			       fb_region_has_tile(hinted, col, row))
 				col++;
-			n += sync_run(s, live, row, c0, col, changed);
+			n += sync_span(s, live, row, c0, col,
+				       hinted_span(hinted, row, c0, col),
+				       changed);
 		}
 	}
 	if (move) {
 		move->dst.w = 0;
 		/* Before the copy the shadow still holds the old frame. */
 		if ((uint64_t)n * FB_TILE_W * FB_TILE_H >= FB_MOTION_MIN_AREA) {
-			box = changed_box(s, changed);
+			box = changed_box(changed);
 			fb_motion_find(s->pixels, s->width, live, box,
 				       s->row_hashes, move);
 		}

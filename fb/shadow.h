@@ -1,7 +1,7 @@
 /* The shadow: vfbd's own copy of the frame. Live memory (a guest's or a
  * producer's) changes under our feet, so it is only ever read here,
- * compared tile by tile inside the damage hint; changed tiles are copied
- * and reported. Encoders read the shadow only. */
+ * compared inside the damage hint; what differs is copied and reported,
+ * to the pixel box of each tile. Encoders read the shadow only. */
 #ifndef VFBD_FB_SHADOW_H
 #define VFBD_FB_SHADOW_H
 
@@ -12,9 +12,9 @@
 struct fb_shadow {
 	uint32_t *pixels; /* width * height, XRGB8888, stride = width */
 	uint32_t width, height;
-	struct fb_region hinted; /* scratch: tiles the hint covers */
-	uint8_t *dirty;		 /* scratch: one flag per tile column */
-	uint64_t *row_hashes;	 /* scratch for motion search: 2 * height */
+	struct fb_region hinted;   /* scratch: tiles the hint covers */
+	struct fb_tile_box *dirty; /* scratch: one box per tile column */
+	uint64_t *row_hashes;	   /* scratch for motion search: 2 * height */
 };
 
 /* Allocates a black width x height shadow; 0 or -ENOMEM/-EINVAL. */
@@ -22,7 +22,7 @@ int fb_shadow_init(struct fb_shadow *s, uint32_t width, uint32_t height);
 void fb_shadow_fini(struct fb_shadow *s);
 
 /* Compares `live` with the shadow inside `hint` (clipped; hint->all means
- * everywhere), copies the tiles that differ and adds them to `changed`
+ * everywhere), copies what differs and adds it to `changed`
  * (a region of the shadow's geometry, empty on entry so that it ends up
  * holding this sync's tiles only). When `move` is not NULL, content that
  * moved vertically inside the changed area is looked for before the copy

@@ -349,7 +349,7 @@ static long sync_shadow(struct session *s, const struct fb_damage *hint)
 		/* After the CopyRect the client's pixels inside dst are the
 		 * new ones, whatever was pending there before. */
 		if (copied)
-			fb_region_remove_inside(&c->pending, a_move.dst);
+			fb_region_subtract(&c->pending, a_move.dst);
 	}
 	fb_region_clear(&s->changed);
 	return n;

@@ -99,7 +99,7 @@ static bool shadow_equals_live(const struct fixture *f)
 
 static bool tile_set(const struct fb_region *r, uint32_t col, uint32_t row)
 {
-	return r->tiles[(size_t)row * r->cols + col] != 0;
+	return fb_region_has_tile(r, col, row);
 }
 
 /* The changed region holds exactly the tiles of `want` (cols * rows
@@ -159,7 +159,7 @@ static void test_first_sync_copies_all(void **state)
 }
 
 /* One changed pixel anywhere, tile corners and frame edges included,
- * reports its tile and only that tile. */
+ * reports its tile and only that tile, and in it that pixel alone. */
 static void test_single_pixel(void **state)
 {
 	static const uint32_t px[][2] = {
@@ -169,6 +169,7 @@ static void test_single_pixel(void **state)
 	};
 	struct fixture f;
 	uint8_t want[16 * 48];
+	struct fb_rect got;
 
 	fx_init(&f, 1023, 767, 1023 * 4);
 	fill(&f, 2);
@@ -182,6 +183,11 @@ static void test_single_pixel(void **state)
 		memset(want, 0, sizeof(want));
 		want[(y / FB_TILE_H) * 16 + x / FB_TILE_W] = 1;
 		expect_tiles(&f, want);
+		assert_int_equal(fb_region_rects(&f.changed, &got, 1), 1);
+		assert_int_equal(got.x, x);
+		assert_int_equal(got.y, y);
+		assert_int_equal(got.w, 1);
+		assert_int_equal(got.h, 1);
 		assert_true(shadow_equals_live(&f));
 	}
 	fx_fini(&f);
