@@ -117,15 +117,17 @@ struct rfb_zstream {
 	z_stream zs;
 	bool ready;
 	bool broken; /* a failure left the client's inflater behind */
-	int level;
+	int level, strategy;
 };
 
 /* Starts the stream on first use, or moves it to `level` (0..9, else
- * zlib's default): any bytes that produces are appended to `out`, so call
- * it after the rect's length field has been reserved. 0, -ENOMEM or -EIO.
- * Once any call has failed mid-rect the stream is out of step with the
- * client for good, and every later call fails with -EIO. */
-int rfb_zstream_begin(struct rfb_zstream *z, struct buf *out, int level);
+ * zlib's default) and `strategy` (Z_DEFAULT_STRATEGY, Z_HUFFMAN_ONLY...):
+ * any bytes that produces are appended to `out`, so call it after the
+ * rect's length field has been reserved. 0, -ENOMEM or -EIO. Once any
+ * call has failed mid-rect the stream is out of step with the client for
+ * good, and every later call fails with -EIO. */
+int rfb_zstream_begin(struct rfb_zstream *z, struct buf *out, int level,
+		      int strategy);
 
 /* Compresses `len` bytes into `out` (output may lag behind the input). */
 int rfb_zstream_write(struct rfb_zstream *z, struct buf *out, const void *in,

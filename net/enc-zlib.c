@@ -54,7 +54,8 @@ static int zs_run(struct rfb_zstream *z, struct buf *out, int flush)
 	}
 }
 
-int rfb_zstream_begin(struct rfb_zstream *z, struct buf *out, int level)
+int rfb_zstream_begin(struct rfb_zstream *z, struct buf *out, int level,
+		      int strategy)
 {
 	if (level < 0 || level > 9)
 		level = Z_DEFAULT_COMPRESSION;
@@ -62,7 +63,8 @@ int rfb_zstream_begin(struct rfb_zstream *z, struct buf *out, int level)
 		return -EIO;
 	if (!z->ready) {
 		memset(&z->zs, 0, sizeof(z->zs));
-		switch (deflateInit(&z->zs, level)) {
+		switch (deflateInit2(&z->zs, level, Z_DEFLATED, MAX_WBITS,
+				     8 /* deflateInit's */, strategy)) {
 		case Z_OK:
 			break;
 		case Z_MEM_ERROR:
@@ -72,9 +74,10 @@ int rfb_zstream_begin(struct rfb_zstream *z, struct buf *out, int level)
 		}
 		z->ready = true;
 		z->level = level;
+		z->strategy = strategy;
 		return 0;
 	}
-	if (level == z->level)
+	if (level == z->level && strategy == z->strategy)
 		return 0;
 	if (buf_reserve(out, ZS_CHUNK))
 		return -ENOMEM;
@@ -84,8 +87,10 @@ int rfb_zstream_begin(struct rfb_zstream *z, struct buf *out, int level)
 	z->zs.avail_in = 0;
 	z->zs.next_out = out->data + out->len;
 	z->zs.avail_out = ZS_CHUNK;
-	if (deflateParams(&z->zs, level, Z_DEFAULT_STRATEGY) == Z_OK)
+	if (deflateParams(&z->zs, level, strategy) == Z_OK) {
 		z->level = level;
+		z->strategy = strategy;
+	}
 	out->len += ZS_CHUNK - z->zs.avail_out;
 	return 0;
 }
@@ -147,7 +152,7 @@ static int zlib_band(struct zlib_enc *e, struct buf *out,
 	    buf_put_be32(out, 0))
 		return -ENOMEM;
 	len_at = out->len - 4;
-	rc = rfb_zstream_begin(&e->z, out, level);
+	rc = rfb_zstream_begin(&e->z, out, level, Z_DEFAULT_STRATEGY);
 	for (uint32_t y = 0; y < r.h && rc == 0; y++) {
 		rfb_pixconv_row(pc, rfb_enc_row(src, r.x, r.y + y), r.w,
 				e->row);

@@ -3,12 +3,24 @@
  * connection; each rect is a u32 length and the stream's bytes up to a
  * Z_SYNC_FLUSH.
  *
- * A rect is sent as bands of one tile row (64 pixel rows). Each band's
- * tiles are coded into a scratch buffer first, because some decoders
- * (libvncclient) inflate a rect into a buffer of w * h CPIXELs and fail
- * when the tile data is larger, which happens when nearly every tile is
- * raw (each tile adds a subencoding byte). Such a band goes out as a Raw
- * rect instead, without touching the stream. */
+ * A rect is sent as bands of one tile row (64 pixel rows), so that the
+ * scratch buffer the tiles are coded into stays small. Every band goes
+ * out as ZRLE, however little its tiles compress: at 32 bpp all-raw
+ * tiles still save the padding byte of each pixel, real pictures leave
+ * deflate something to squeeze, and only pure noise at 8 or 16 bpp comes
+ * out a few bytes larger than Raw, which is not worth a second path.
+ *
+ * The one decoder with a fixed output buffer is libvncclient (0.9.14,
+ * libvncclient/zrle.c, HandleZRLE): it inflates a whole rect into its
+ * raw_buffer, sized at least rw * rh * (REALBPP / 8) * 2 bytes, and gives
+ * up only when inflate fills that with input left over. REALBPP / 8 is
+ * 1 at 8 bpp, 2 at 16 bpp and 3 or 4 at 32 bpp (15 bpp, which would make
+ * it 1, is picked only when the server's own format has a green max
+ * under 32: vfbd's is 255, net/pixfmt.c). A tile is at most one
+ * subencoding byte plus its raw CPIXELs, so a band's tile data is at
+ * most w * h * (cpixel + 1) bytes, which always fits. TigerVNC and
+ * gtk-vnc inflate as they decode, with no such buffer. So nothing is
+ * split further and nothing falls back to Raw. */
 #include "net/enc-trle.h"
 #include "net/encoder.h"
 #include "net/rfb-proto.h"
@@ -48,14 +60,19 @@ static int zrle_band(struct zrle_enc *e, struct buf *out,
 	rc = rfb_trle_rect(&e->t, &e->tiles, pc, src, r);
 	if (rc)
 		return rc;
-	if (e->tiles.len > (size_t)r.w * r.h * e->t.cpix.bytes)
-		return rfb_write_raw_rect(out, pc, src, r) ? -ENOMEM : 0;
 
 	if (rfb_write_rect_header(out, r.x, r.y, r.w, r.h, RFB_ENC_ZRLE) ||
 	    buf_put_be32(out, 0))
 		return -ENOMEM;
 	len_at = out->len - 4;
-	rc = rfb_zstream_begin(&e->z, out, level);
+	/* Tiles that found no runs or palettes hold pixels too varied for
+	 * deflate's string matching to pay for its time: Huffman coding
+	 * alone gets nearly the same bytes at a fraction of the CPU. */
+	rc = rfb_zstream_begin(&e->z, out, level,
+			       e->tiles.len * 8 >= (size_t)r.w * r.h *
+							   e->t.cpix.bytes * 7
+				       ? Z_HUFFMAN_ONLY
+				       : Z_DEFAULT_STRATEGY);
 	if (rc == 0)
 		rc = rfb_zstream_write(&e->z, out, e->tiles.data, e->tiles.len);
 	if (rc == 0)
