@@ -18,6 +18,12 @@
 /* Even honest hints get a full compare now and then, so a producer whose
  * hints are subtly wrong is corrected while it keeps drawing. */
 #define SHM_FULL_COMPARE_EVERY 32u
+/* "Quiet" means this many polls in a row without a new frame: the
+ * session polls at 16 ms and doubles the interval on each idle poll, so
+ * that is about 110 ms; a producer drawing at 10 fps or more is never
+ * taken for quiet between two frames (and one full compare per frame
+ * would cost as much as a producer giving no hints). */
+#define SHM_QUIET_POLLS 3u
 
 struct shm_src {
 	struct fb_source base;
@@ -30,8 +36,9 @@ struct shm_src {
 	struct fb_shm_header h;
 	uint64_t last_frame;
 	bool have_frame;
-	bool verify_pending; /* hints were used: compare all once idle */
+	bool verify_pending; /* hints were used: compare all once quiet */
 	unsigned hinted_polls;
+	unsigned idle_polls; /* in a row, since the last new frame */
 	bool truncated, removed, replacement_bad;
 	ino_t bad_ino; /* the replacement last refused */
 	off_t bad_size;
@@ -224,7 +231,7 @@ static void poll_mapped(void *arg)
 	}
 	if (m->have_frame && f1 == m->last_frame) {
 		/* Quiet now: one full compare corrects any lying hint. */
-		if (m->verify_pending) {
+		if (m->verify_pending && ++m->idle_polls >= SHM_QUIET_POLLS) {
 			m->verify_pending = false;
 			hint->all = true;
 			a->result = FB_POLL_DAMAGE;
@@ -233,6 +240,7 @@ static void poll_mapped(void *arg)
 		a->result = FB_POLL_IDLE;
 		return;
 	}
+	m->idle_polls = 0;
 	count = get_le32(m->map + FB_SHM_OFF_DAMAGE_COUNT);
 	hint->n = 0;
 	if (count >= 1 && count <= FB_DAMAGE_MAX_RECTS) {
