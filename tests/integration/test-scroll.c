@@ -1,7 +1,9 @@
-/* Scroll detection: a text console scrolling one line per frame (fbfeed's
- * console workload through the shm source) reaches a CopyRect-capable
- * client mostly as CopyRects, ends pixel-exact, and costs far fewer bytes
- * than the same run without CopyRect. */
+/* Move detection and exact damage, end to end through the shm source
+ * (fbfeed workloads): a text console scrolling one line per frame and a
+ * window dragged across a 1920x1080 desktop reach a CopyRect-capable
+ * client mostly as CopyRects, end pixel-exact, and cost far fewer bytes
+ * than the same run without CopyRect; a typed character costs its own
+ * 8x16 cell, not a tile around it. */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,7 +27,8 @@
 
 static char dir[] = "/tmp/vfbd-scroll-XXXXXX";
 
-static void run_fbfeed(const char *path, const char *frames)
+static void run_fbfeed(const char *path, const char *workload,
+		       const char *frames)
 {
 	const char *vfbd = getenv("VFBD") ? getenv("VFBD") : "build/vfbd";
 	char feed[512];
@@ -41,7 +44,7 @@ static void run_fbfeed(const char *path, const char *frames)
 
 		dup2(null, 1);
 		dup2(null, 2);
-		execl(feed, feed, path, "--workload", "console", "--rate", "20",
+		execl(feed, feed, path, "--workload", workload, "--rate", "20",
 		      "--frames", frames, (char *)NULL);
 		_exit(127);
 	}
@@ -51,12 +54,13 @@ static void run_fbfeed(const char *path, const char *frames)
 }
 
 /* Starts fbfeed in the background; returns its pid. */
-static pid_t start_fbfeed(const char *path, const char *frames)
+static pid_t start_fbfeed(const char *path, const char *workload,
+			  const char *frames)
 {
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		run_fbfeed(path, frames);
+		run_fbfeed(path, workload, frames);
 		_exit(0);
 	}
 	return pid;
@@ -112,9 +116,11 @@ static unsigned long long json_num(const char *json, const char *key)
 	return strtoull(p + strlen(key) + 1, NULL, 10);
 }
 
-/* Runs the console workload to one client; returns the bytes vfbd sent
- * it and fills the CopyRects counted by vfbd. */
-static unsigned long long scroll_run(const char *encodings,
+/* Runs 60 frames of a workload to one client; returns the bytes vfbd
+ * sent it after the first full frame (w * h * 4 raw bytes, subtracted)
+ * and fills the CopyRects counted by vfbd. */
+static unsigned long long scroll_run(const char *workload,
+				     const char *encodings,
 				     unsigned long long *copies)
 {
 	char path[256], sock[256], src[300], json[4096];
@@ -127,16 +133,16 @@ static unsigned long long scroll_run(const char *encodings,
 	long bad = -1;
 	pid_t feed;
 
-	snprintf(path, sizeof(path), "%s/console", dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, workload);
 	snprintf(sock, sizeof(sock), "%s/ctl", dir);
 	snprintf(src, sizeof(src), "shm:%s", path);
 	unlink(path);
-	run_fbfeed(path, "1"); /* the file exists before vfbd starts */
+	run_fbfeed(path, workload, "1"); /* the file exists before vfbd */
 	assert_int_equal(vfbd_start(&p, args), 0);
 	assert_int_equal(vnc_connect(&v, p.port, NULL, NULL, encodings), 0);
 	vnc_request(&v, false);
 	assert_true(vnc_wait_frame(&v, 5000));
-	feed = start_fbfeed(path, "60");
+	feed = start_fbfeed(path, workload, "60");
 	while (waitpid(feed, NULL, WNOHANG) == 0)
 		vnc_pump(&v, 50);
 	want = file_frame(path, &w, &h);
@@ -151,8 +157,8 @@ static unsigned long long scroll_run(const char *encodings,
 	free(want);
 	status(sock, json, sizeof(json));
 	*copies = json_num(json, "\"copyrects_sent\"");
-	print_message("%s: %llu changed frames, %llu moves found\n", encodings,
-		      json_num(json, "\"frames_changed\""),
+	print_message("%s, %s: %llu changed frames, %llu moves found\n",
+		      workload, encodings, json_num(json, "\"frames_changed\""),
 		      json_num(json, "\"moves_found\""));
 	vnc_close(&v);
 	assert_true(vfbd_log_wait(&p, 3000, closed));
@@ -171,15 +177,16 @@ static unsigned long long scroll_run(const char *encodings,
 			fclose(f);
 	}
 	assert_int_equal(vfbd_stop(&p), 0);
-	return bytes;
+	assert_true(bytes > (unsigned long long)w * h * 4);
+	return bytes - (unsigned long long)w * h * 4;
 }
 
 static void scrolling_console_uses_copyrect(void **state)
 {
 	unsigned long long copies_on, copies_off, with, without;
 
-	with = scroll_run("copyrect raw", &copies_on);
-	without = scroll_run("raw", &copies_off);
+	with = scroll_run("console", "copyrect raw", &copies_on);
+	without = scroll_run("console", "raw", &copies_off);
 	print_message("console scroll, 60 frames: %llu bytes with CopyRect "
 		      "(%llu CopyRects), %llu without\n",
 		      with, copies_on, without);
@@ -188,6 +195,37 @@ static void scrolling_console_uses_copyrect(void **state)
 	 * have become CopyRects, and the bytes must show it. */
 	assert_true(copies_on >= 20);
 	assert_true(with * 3 < without);
+}
+
+/* A 400x300 window moving by (8, 4) each frame: a CopyRect of the
+ * window plus two strips of desktop, instead of both rectangles. */
+static void dragged_window_uses_copyrect(void **state)
+{
+	unsigned long long copies_on, copies_off, with, without;
+
+	with = scroll_run("window", "copyrect raw", &copies_on);
+	without = scroll_run("window", "raw", &copies_off);
+	print_message("window drag, 60 frames: %llu bytes with CopyRect "
+		      "(%llu CopyRects), %llu without\n",
+		      with, copies_on, without);
+	assert_int_equal(copies_off, 0);
+	assert_true(copies_on >= 20);
+	/* Without CopyRect each frame is the window's two rectangles
+	 * (240,000 pixels, less their overlap); with it, strips of
+	 * 8 x 300 + 4 x 400 pixels. */
+	assert_true(with * 10 < without);
+}
+
+/* One 8x16 cell per frame: 512 raw bytes plus headers, where a 64x16
+ * tile would be 4096. */
+static void typed_cell_costs_its_cell(void **state)
+{
+	unsigned long long copies, bytes;
+
+	bytes = scroll_run("typing", "raw", &copies);
+	print_message("typing, 60 frames: %llu bytes after the first frame\n",
+		      bytes);
+	assert_true(bytes <= 60 * (8 * 16 * 4 + 64));
 }
 
 static int setup(void **state)
@@ -207,6 +245,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(scrolling_console_uses_copyrect),
+		cmocka_unit_test(dragged_window_uses_copyrect),
+		cmocka_unit_test(typed_cell_costs_its_cell),
 	};
 
 	vnc_quiet();
