@@ -291,10 +291,11 @@ static void check_file(const uint8_t *hdr, size_t need,
 	run_script(&r);
 
 	/* The producer is done: the file whole, the frame even. A few polls
-	 * later the shadow must be the file, lies or not. */
+	 * later (the new frame, the idle polls that make it quiet, the full
+	 * compare, idle again) the shadow must be the file, lies or not. */
 	make_whole(&r);
 	set_frame(&r, fresh_frame(&r));
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 8; i++)
 		res = refresh(&r);
 	CHECK(res == FB_POLL_IDLE);
 	CHECK(r.have_shadow);
