@@ -27,6 +27,9 @@
 /* Updates bigger than this are encoded on libuv's thread pool from a
  * snapshot, so the loop keeps serving input, accepts and timers. */
 #define OFFLOAD_BYTES (256u << 10)
+/* A shadow nobody kept current is compared in bands of about this many
+ * bytes, one per loop iteration, each faulted in by a worker first. */
+#define CATCH_UP_BYTES (1u << 20)
 /* Connections that have not authenticated yet, at most. */
 #define PREAUTH_MAX	 32u
 #define PREAUTH_READ_MAX 1024u
@@ -71,7 +74,15 @@ struct session {
 	 * spent, without the time a busy machine did not run it. */
 	uint64_t probe_last_cpu_ns, loop_max_cpu_ns;
 	bool source_polled;
-	bool shadow_stale; /* damage came while nobody was watching */
+	bool shadow_stale; /* nobody watched: it may be behind the source */
+	/* Workers use the shadow under this lease; damage that comes
+	 * meanwhile waits in `deferred` (see sync_or_defer). A stale shadow
+	 * is caught up band by band from `stale_row` on (catching_up: a
+	 * worker is faulting in the next band). */
+	struct offload_lease lease;
+	struct fb_damage deferred;
+	uint32_t stale_row;
+	bool catching_up;
 	bool interest_sent, interest_wanted;
 	unsigned interest_period;
 	void (*on_finished)(void *ctx);
@@ -192,6 +203,9 @@ static void try_send(struct client *c)
 	if (!c->ready || !(c->update_wanted || c->continuous) || c->work ||
 	    conn_is_closing(conn) || conn_queued(conn) > 0)
 		return;
+	/* The first compare after nobody watched is still to come. */
+	if (s->shadow_stale && s->lease.held)
+		return;
 	if (fb_region_empty(&c->pending) && !c->reply_owed &&
 	    !rfb_peer_has_pending(c->peer))
 		return;
@@ -208,7 +222,8 @@ static void try_send(struct client *c)
 			 rfb_peer_bytes_per_pixel(c->peer);
 	if (bytes >= OFFLOAD_BYTES &&
 	    offload_start(s->loop, c->peer, &s->shadow, s->rects, k,
-			  &c->snapshot, offload_done, c, &c->work) == 0)
+			  &c->snapshot, &s->lease, offload_done, c,
+			  &c->work) == 0)
 		return;
 	if (rfb_peer_send_update(c->peer, &view, s->rects, k) < 0)
 		rfb_peer_close(c->peer, "io-error", true);
@@ -322,9 +337,12 @@ static long sync_shadow(struct session *s, const struct fb_damage *hint)
 		struct sync_args a = {
 			s, &live, hint, 0, {{0, 0, 0, 0}, 0, 0}, false};
 
+		/* A client with everything pending cannot use a CopyRect. */
 		for (struct client *c = s->clients; c; c = c->next)
 			a.want_move |=
-				c->ready && rfb_peer_takes_copyrect(c->peer);
+				c->ready && rfb_peer_takes_copyrect(c->peer) &&
+				c->pending.count < (size_t)c->pending.cols *
+							   c->pending.rows;
 
 		/* Live memory may be truncated under us (shm): a SIGBUS
 		 * then ends this compare, not the daemon. */
@@ -355,6 +373,113 @@ static long sync_shadow(struct session *s, const struct fb_damage *hint)
 	return n;
 }
 
+/* Damage that comes while workers use the shadow waits for them. */
+static void defer_damage(struct session *s, const struct fb_damage *hint)
+{
+	struct fb_damage *d = &s->deferred;
+
+	if (hint->all || hint->n > FB_DAMAGE_MAX_RECTS ||
+	    d->n + hint->n > FB_DAMAGE_MAX_RECTS) {
+		d->all = true;
+		return;
+	}
+	memcpy(d->rects + d->n, hint->rects, hint->n * sizeof(hint->rects[0]));
+	d->n += hint->n;
+}
+
+/* Brings the shadow up to date now, or once the lease is released. */
+static long sync_or_defer(struct session *s, const struct fb_damage *hint)
+{
+	if (s->lease.held) {
+		defer_damage(s, hint);
+		return 0;
+	}
+	if (hint->all)
+		s->shadow_stale = false;
+	return sync_shadow(s, hint);
+}
+
+/* The end of the band of a stale shadow that starts at stale_row. */
+static uint32_t band_end(const struct session *s)
+{
+	uint32_t rows = CATCH_UP_BYTES / (s->shadow.width * 4);
+
+	rows = rows < FB_TILE_H ? FB_TILE_H : rows - rows % FB_TILE_H;
+	return s->shadow.height - s->stale_row > rows ? s->stale_row + rows
+						      : s->shadow.height;
+}
+
+/* Has a worker fault in the next band of a stale shadow; false when
+ * none could (no worker, or the source has a new geometry). */
+static bool catch_up_next(struct session *s)
+{
+	struct fb_view live;
+
+	if (s->src->ops->view(s->src, &live) < 0 ||
+	    offload_prefault(s->loop, &s->shadow, &live, s->stale_row,
+			     band_end(s), &s->lease) < 0)
+		return false;
+	s->catching_up = true;
+	return true;
+}
+
+/* Compares the band a worker has just faulted in. */
+static void catch_up_band(struct session *s)
+{
+	uint32_t width = s->shadow.width, height = s->shadow.height;
+	uint32_t y1 = band_end(s);
+	struct fb_damage band = {.n = 1};
+
+	band.rects[0] =
+		(struct fb_rect){0, s->stale_row, width, y1 - s->stale_row};
+	s->stale_row = y1;
+	if (sync_shadow(s, &band) > 0)
+		s->refresh_ms = REFRESH_FAST_MS;
+	/* A new geometry was compared whole. */
+	if (s->stale_row >= s->shadow.height || s->shadow.width != width ||
+	    s->shadow.height != height) {
+		s->shadow_stale = false;
+		s->stale_row = 0;
+	}
+}
+
+/* The last worker is done with the shadow: a stale one is caught up by
+ * one more band, and once it is current, what waited is compared and
+ * the clients held back get their updates. */
+static void lease_released(void *ctx)
+{
+	struct session *s = ctx;
+	struct fb_damage hint = s->deferred;
+	bool band = s->catching_up;
+
+	if (s->shutting_down)
+		return;
+	s->catching_up = false;
+	if (!band && !s->shadow_stale && !hint.all && hint.n == 0)
+		return;
+	if (s->n_ready == 0) {
+		/* Nobody watches any more: it stays stale. */
+		s->shadow_stale = true;
+		s->stale_row = 0;
+		memset(&s->deferred, 0, sizeof(s->deferred));
+		return;
+	}
+	if (band)
+		catch_up_band(s);
+	if (s->shadow_stale && catch_up_next(s))
+		return;
+	memset(&s->deferred, 0, sizeof(s->deferred));
+	if (s->shadow_stale) {
+		/* No worker for the rest: all of it now. */
+		hint.all = true;
+		s->shadow_stale = false;
+		s->stale_row = 0;
+	}
+	if ((hint.all || hint.n > 0) && sync_shadow(s, &hint) > 0)
+		s->refresh_ms = REFRESH_FAST_MS;
+	send_all(s);
+}
+
 static void refresh(struct session *s, bool from_timer)
 {
 	struct fb_damage hint;
@@ -367,18 +492,17 @@ static void refresh(struct session *s, bool from_timer)
 		 * someone comes instead of keeping the shadow current. */
 		if (s->n_ready == 0) {
 			s->shadow_stale = true;
+			s->stale_row = 0;
 			break;
 		}
-		if (s->shadow_stale) {
+		/* A catch-up under way compares the bands still to come. */
+		if (s->shadow_stale && !s->catching_up)
 			hint.all = true;
-			s->shadow_stale = false;
-		}
-		changed = sync_shadow(s, &hint);
+		changed = sync_or_defer(s, &hint);
 		break;
 	case FB_POLL_RESIZED:
 		hint.all = true;
-		s->shadow_stale = false;
-		changed = sync_shadow(s, &hint);
+		changed = sync_or_defer(s, &hint);
 		break;
 	case FB_POLL_FINISHED:
 		log_info("source-finished", "source=%s", s->cfg->source);
@@ -583,11 +707,16 @@ static int peer_on_init(struct rfb_peer *p, bool shared,
 	s->n_ready++;
 	c->last_input_ms = clock_now_ms();
 	fb_region_add_all(&c->pending);
-	if (s->shadow_stale) {
+	/* Nobody kept the shadow current. Compared whole, it would cost the
+	 * loop thousands of page faults and a search for moves over the
+	 * whole frame in one go; instead lease_released compares it band by
+	 * band, each faulted in by a worker first, and try_send holds the
+	 * updates until it is done. A new geometry (no band started) is
+	 * needed now, for ServerInit. */
+	if (s->shadow_stale && !s->catching_up && !catch_up_next(s)) {
 		struct fb_damage all = {.all = true};
 
-		s->shadow_stale = false;
-		sync_shadow(s, &all);
+		sync_or_defer(s, &all);
 	}
 	init->width = s->shadow.width;
 	init->height = s->shadow.height;
@@ -776,7 +905,13 @@ static void peer_on_close(struct rfb_peer *p, const char *reason)
 		offload_detach(c->work); /* the worker's result is dropped */
 	offload_cache_fini(&c->snapshot);
 	if (c->ready) {
-		s->n_ready--;
+		/* Nobody keeps the shadow current from now on (sources without
+		 * an fd are not even polled): the next client catches it up in
+		 * bands rather than in one big compare. */
+		if (--s->n_ready == 0) {
+			s->shadow_stale = true;
+			s->stale_row = 0;
+		}
 		/* A key held by a client that vanished must not stay down. */
 		if (s->sink)
 			release_client_input(c);
@@ -886,6 +1021,8 @@ struct session *session_new(uv_loop_t *loop, const struct vfbd_config *cfg,
 	s->src = src;
 	s->sink = sink;
 	s->refresh_ms = REFRESH_FAST_MS;
+	s->lease.released = lease_released;
+	s->lease.ctx = s;
 	auth_throttle_init(&s->throttle);
 	if (src->ops->view(src, &v) < 0 ||
 	    fb_shadow_init(&s->shadow, v.width, v.height) < 0 ||
