@@ -8,24 +8,33 @@
 
 /* Block search: a probe is this many pixels of one live row, looked for
  * in the old frame around where it is now. */
-#define PROBE_LEN  16
-#define PROBE_GRID 3
+#define PROBE_LEN     16
+#define PROBE_GRID    3
+#define MAX_FRUITLESS 3
 
+/* Exact row hashes: they let fb_motion_verify check the copy after the
+ * old frame is gone. Four independent lanes, so the multiplies overlap. */
 static uint64_t hash_row(const uint8_t *p, size_t bytes)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ bytes;
+	const uint64_t k = 0xff51afd7ed558ccdull;
+	uint64_t h[4] = {0x9e3779b97f4a7c15ull ^ bytes, 0xc2b2ae3d27d4eb4full,
+			 0x165667b19e3779f9ull, 0x27d4eb2f165667c5ull};
 	size_t i = 0;
 
-	for (; i + 8 <= bytes; i += 8) {
-		uint64_t w;
+	for (; i + 32 <= bytes; i += 32) {
+		uint64_t w[4];
 
-		memcpy(&w, p + i, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
+		memcpy(w, p + i, 32);
+		for (unsigned l = 0; l < 4; l++) {
+			h[l] = (h[l] ^ w[l]) * k;
+			h[l] ^= h[l] >> 29;
+		}
 	}
 	for (; i < bytes; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	return h;
+		h[0] = (h[0] ^ p[i]) * 0x100000001b3ull;
+	h[0] ^= (h[1] * k) ^ (h[2] * 0x9e3779b97f4a7c15ull) ^ (h[3] >> 7);
+	h[0] *= k;
+	return h[0] ^ (h[0] >> 32);
 }
 
 static const uint8_t *old_row(const uint32_t *old, size_t stride,
@@ -72,6 +81,46 @@ static bool distinctive(const uint64_t *live_hash, uint32_t i)
 	return i > 0 && live_hash[i] != live_hash[i - 1];
 }
 
+/* A hash of SAMPLE_WORDS words spread over the row: enough to tell rows
+ * of a picture apart and to propose shifts, at a tenth of the cost of
+ * hashing whole 1080p rows. Only proposals: the bytes decide. */
+#define SAMPLE_WORDS 64
+
+static uint64_t sample_row(const uint8_t *p, size_t bytes)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ bytes;
+
+	if (bytes <= SAMPLE_WORDS * 8 * 2)
+		return hash_row(p, bytes);
+	for (size_t k = 0; k < SAMPLE_WORDS; k++) {
+		uint64_t w;
+
+		memcpy(&w, p + (bytes - 8) * k / (SAMPLE_WORDS - 1), 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 29;
+	}
+	return h;
+}
+
+/* How many leading rows of the run really moved by dy (whole-row
+ * memcmp), or 0 when fewer than FB_MOTION_MIN_ROWS do. */
+static uint32_t confirm_run(const uint32_t *old, size_t old_stride,
+			    const struct fb_view *live, struct fb_rect box,
+			    uint32_t start, uint32_t len, int32_t dy)
+{
+	size_t bytes = (size_t)box.w * 4;
+
+	for (uint32_t i = 0; i < len; i++) {
+		uint32_t y = box.y + start + i;
+		uint32_t sy = (uint32_t)((int64_t)y + dy);
+
+		if (memcmp(live_row(live, box, y),
+			   old_row(old, old_stride, box, sy), bytes) != 0)
+			return i >= FB_MOTION_MIN_ROWS ? i : 0;
+	}
+	return len;
+}
+
 /* A vertical scroll: box rows of `live` equal to box rows of `old` a
  * fixed number of rows away; the longest run of them. */
 static bool find_scroll(const uint32_t *old, size_t old_stride,
@@ -81,8 +130,10 @@ static bool find_scroll(const uint32_t *old, size_t old_stride,
 	size_t bytes;
 	uint64_t *live_hash, *old_hash;
 	int32_t cand[MAX_CANDIDATES];
+	uint32_t run_start[MAX_CANDIDATES], run_len[MAX_CANDIDATES];
+	uint32_t run_gain[MAX_CANDIDATES];
 	unsigned ncand = 0;
-	uint32_t best = 0, best_gain = 0, best_start = 0;
+	uint32_t best = 0, best_start = 0;
 	int32_t best_dy = 0;
 
 	if (box.h < FB_MOTION_MIN_ROWS * 2 || box.w < 16)
@@ -91,9 +142,10 @@ static bool find_scroll(const uint32_t *old, size_t old_stride,
 	live_hash = scratch;
 	old_hash = scratch + box.h;
 	for (uint32_t i = 0; i < box.h; i++) {
-		live_hash[i] = hash_row(live_row(live, box, box.y + i), bytes);
-		old_hash[i] = hash_row(old_row(old, old_stride, box, box.y + i),
-				       bytes);
+		live_hash[i] =
+			sample_row(live_row(live, box, box.y + i), bytes);
+		old_hash[i] = sample_row(
+			old_row(old, old_stride, box, box.y + i), bytes);
 	}
 	/* Old rows equal to a probed live row give the candidate shifts. */
 	for (unsigned p = 0; p < PROBES; p++) {
@@ -119,45 +171,38 @@ static bool find_scroll(const uint32_t *old, size_t old_stride,
 	}
 	/* A run is worth what it changes: rows of a repeating pattern
 	 * equal their neighbours a period away, and copying them onto
-	 * themselves saves nothing. */
+	 * themselves saves nothing. The sampled hashes propose; the bytes
+	 * decide, best proposal first. */
 	for (unsigned k = 0; k < ncand; k++) {
-		uint32_t start = 0, gain = 0;
-		uint32_t run =
-			best_run(live_hash, old_hash, box.h, cand[k], &start);
-
-		for (uint32_t i = start; i < start + run; i++)
-			gain += live_hash[i] != old_hash[i];
-		if (run >= FB_MOTION_MIN_ROWS && gain > best_gain) {
-			best = run;
-			best_gain = gain;
-			best_start = start;
-			best_dy = cand[k];
-		}
+		run_len[k] = best_run(live_hash, old_hash, box.h, cand[k],
+				      &run_start[k]);
+		run_gain[k] = 0;
+		for (uint32_t i = run_start[k]; i < run_start[k] + run_len[k];
+		     i++)
+			run_gain[k] += live_hash[i] != old_hash[i];
 	}
-	if (best_gain < FB_MOTION_MIN_ROWS / 2)
-		return false;
-	/* Hashes chose the run; the bytes decide. Trim rows that only
-	 * collided. */
-	for (uint32_t i = 0; i < best; i++) {
-		uint32_t y = box.y + best_start + i;
-		uint32_t sy = (uint32_t)((int64_t)y + best_dy);
+	for (;;) {
+		unsigned pick = ncand;
 
-		if (memcmp(live_row(live, box, y),
-			   old_row(old, old_stride, box, sy), bytes) != 0) {
-			if (i >= FB_MOTION_MIN_ROWS) {
-				best = i;
-				break;
-			}
+		for (unsigned k = 0; k < ncand; k++)
+			if (run_len[k] >= FB_MOTION_MIN_ROWS &&
+			    run_gain[k] >= FB_MOTION_MIN_ROWS / 2 &&
+			    (pick == ncand || run_gain[k] > run_gain[pick]))
+				pick = k;
+		if (pick == ncand)
 			return false;
+		best = confirm_run(old, old_stride, live, box, run_start[pick],
+				   run_len[pick], cand[pick]);
+		if (best >= FB_MOTION_MIN_ROWS) {
+			best_start = run_start[pick];
+			best_dy = cand[pick];
+			break;
 		}
+		run_len[pick] = 0;
 	}
 	move->dst = (struct fb_rect){box.x, box.y + best_start, box.w, best};
 	move->dx = 0;
 	move->dy = best_dy;
-	/* What verify needs: the hashes of the source rows, from index 0.
-	 * They are read from the upper half while the lower is written. */
-	for (uint32_t i = 0; i < best; i++)
-		scratch[i] = old_hash[best_start + i + (uint32_t)best_dy];
 	return true;
 }
 
@@ -331,6 +376,7 @@ static bool find_block(const uint32_t *old, size_t old_stride,
 	static const unsigned order[PROBE_GRID] = {1, 0, 2};
 	struct block_ctx b = {old, old_stride, live, box};
 	int32_t cand[MAX_CANDIDATES][2];
+	unsigned fruitless = 0;
 
 	if (box.w < FB_MOTION_MIN_SIDE + PROBE_LEN ||
 	    box.h < FB_MOTION_MIN_SIDE)
@@ -350,6 +396,10 @@ static bool find_block(const uint32_t *old, size_t old_stride,
 			if (!good_probe(&b, x, y))
 				continue;
 			n = find_probe(&b, x, y, cand, MAX_CANDIDATES);
+			/* Moved content is found by most probes that land
+			 * on it; new content (a video) by none. */
+			if (n == 0 && ++fruitless >= MAX_FRUITLESS)
+				return false;
 			for (unsigned k = 0; k < n; k++) {
 				struct fb_rect r = grow_block(
 					&b, x, y, cand[k][0], cand[k][1]);
@@ -377,10 +427,11 @@ bool fb_motion_find(const uint32_t *old, size_t old_stride,
 {
 	if (!fb_rect_clip(&box, live->width, live->height))
 		return false;
-	if (find_scroll(old, old_stride, live, box, scratch, move))
-		return true;
-	if (!find_block(old, old_stride, live, box, move))
+	if (!find_scroll(old, old_stride, live, box, scratch, move) &&
+	    !find_block(old, old_stride, live, box, move))
 		return false;
+	/* What verify needs, once the old frame is gone: exact hashes of
+	 * the rows the CopyRect will copy. */
 	for (uint32_t i = 0; i < move->dst.h; i++) {
 		uint32_t sy = (uint32_t)((int64_t)move->dst.y + i + move->dy);
 		uint32_t sx = (uint32_t)((int64_t)move->dst.x + move->dx);
