@@ -12,8 +12,7 @@
 #define PROBE_GRID    3
 #define MAX_FRUITLESS 3
 
-/* Exact row hashes: they let fb_motion_verify check the copy after the
- * old frame is gone. Four independent lanes, so the multiplies overlap. */
+/* Four independent lanes, so that the multiplies overlap. */
 static uint64_t hash_row(const uint8_t *p, size_t bytes)
 {
 	const uint64_t k = 0xff51afd7ed558ccdull;
@@ -427,37 +426,34 @@ bool fb_motion_find(const uint32_t *old, size_t old_stride,
 {
 	if (!fb_rect_clip(&box, live->width, live->height))
 		return false;
-	if (!find_scroll(old, old_stride, live, box, scratch, move) &&
-	    !find_block(old, old_stride, live, box, move))
-		return false;
-	/* What verify needs, once the old frame is gone: exact hashes of
-	 * the rows the CopyRect will copy. */
-	for (uint32_t i = 0; i < move->dst.h; i++) {
-		uint32_t sy = (uint32_t)((int64_t)move->dst.y + i + move->dy);
-		uint32_t sx = (uint32_t)((int64_t)move->dst.x + move->dx);
-
-		scratch[i] = hash_row(
-			(const uint8_t *)(old + (size_t)sy * old_stride + sx),
-			(size_t)move->dst.w * 4);
-	}
-	return true;
+	return find_scroll(old, old_stride, live, box, scratch, move) ||
+	       find_block(old, old_stride, live, box, move);
 }
 
-bool fb_motion_verify(const uint32_t *now, size_t now_stride,
-		      const uint64_t *scratch, struct fb_move *move)
+bool fb_motion_apply(uint32_t *frame, size_t stride, const struct fb_view *live,
+		     struct fb_move *move)
 {
-	size_t bytes = (size_t)move->dst.w * 4;
+	struct fb_rect d = move->dst;
+	size_t sx = (size_t)((int64_t)d.x + move->dx);
 	uint32_t good = 0;
 
-	for (; good < move->dst.h; good++) {
-		uint32_t y = move->dst.y + good;
+	/* Rows in the order that reads each source row before a write
+	 * lands on it; memmove takes care of overlap within a row. */
+	for (uint32_t i = 0; i < d.h; i++) {
+		uint32_t k = move->dy > 0 ? i : d.h - 1 - i;
+		size_t y = (size_t)d.y + k;
+		size_t sy = (size_t)((int64_t)y + move->dy);
 
-		if (hash_row((const uint8_t *)(now + (size_t)y * now_stride +
-					       move->dst.x),
-			     bytes) != scratch[good])
-			break;
+		memmove(frame + y * stride + d.x, frame + sy * stride + sx,
+			(size_t)d.w * 4);
 	}
-	if (!worth_copying(move->dst.w, good))
+	while (good < d.h &&
+	       memcmp(frame + ((size_t)d.y + good) * stride + d.x,
+		      live->data + ((size_t)d.y + good) * live->stride +
+			      (size_t)d.x * 4,
+		      (size_t)d.w * 4) == 0)
+		good++;
+	if (!worth_copying(d.w, good))
 		return false;
 	move->dst.h = good;
 	return true;

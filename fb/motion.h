@@ -29,8 +29,9 @@ struct fb_move {
 /* Looks inside `box` (the changed area) for content of `live` that equals
  * content of `old` (the previous frame, XRGB8888, stride `old_stride`
  * pixels, the same geometry as live) shifted. Whole rows of the box
- * shifted vertically (a scroll) are looked for first, and the longest
- * run of at least FB_MOTION_MIN_ROWS rows wins; failing that, a block
+ * shifted vertically (a scroll) are looked for first, and the run of
+ * at least FB_MOTION_MIN_ROWS rows that changes most wins; failing that,
+ * a block
  * moved in any direction by at most FB_MOTION_RADIUS pixels each way,
  * of at least FB_MOTION_MIN_AREA pixels. Every pixel of the reported
  * move was compared. Returns true and fills `move` when one was found.
@@ -40,12 +41,15 @@ bool fb_motion_find(const uint32_t *old, size_t old_stride,
 		    const struct fb_view *live, struct fb_rect box,
 		    uint64_t *scratch, struct fb_move *move);
 
-/* After the shadow was updated from live memory (which may have changed
- * again since fb_motion_find looked): keeps only the leading rows of
- * `move` whose new shadow pixels still equal the old pixels the CopyRect
- * will copy, using the row hashes fb_motion_find left in `scratch`.
- * Returns false (move dropped) when too little remains to be worth it. */
-bool fb_motion_verify(const uint32_t *now, size_t now_stride,
-		      const uint64_t *scratch, struct fb_move *move);
+/* Does to `frame` (the old frame fb_motion_find searched, XRGB8888,
+ * stride `stride` pixels) what the CopyRect will do to a client: copies
+ * the move's source onto its destination. Then keeps only the leading
+ * rows of the move that equal `live` now, since the source may have
+ * drawn again since fb_motion_find looked. Returns false (move dropped)
+ * when too little remains to be worth it; either way the destination
+ * rows of `frame` now hold the moved pixels, which the caller must
+ * replace from live wherever the move no longer covers them. */
+bool fb_motion_apply(uint32_t *frame, size_t stride, const struct fb_view *live,
+		     struct fb_move *move);
 
 #endif

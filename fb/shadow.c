@@ -168,20 +168,41 @@ static long sync_span(struct fb_shadow *s, const struct fb_view *live,
 	return n;
 }
 
-/* Copies what changed from live into the shadow. */
+static void copy_row(struct fb_shadow *s, const struct fb_view *live,
+		     uint32_t y, uint32_t x0, uint32_t x1)
+{
+	if (x1 > x0)
+		memcpy(s->pixels + (size_t)y * s->width + x0,
+		       live->data + (size_t)y * live->stride + (size_t)x0 * 4,
+		       (size_t)(x1 - x0) * 4);
+}
+
+/* Copies what changed from live into the shadow, except inside `keep`
+ * (a move already applied to the shadow, or w == 0). */
 static void copy_changed(struct fb_shadow *s, const struct fb_view *live,
-			 const struct fb_region *changed)
+			 const struct fb_region *changed, struct fb_rect keep)
 {
 	for (uint32_t row = changed->row0; row < changed->row1; row++) {
 		uint32_t col = 0;
 		struct fb_rect r;
 
-		while (fb_region_next_run(changed, row, &col, &r))
-			for (uint32_t y = r.y; y < r.y + r.h; y++)
-				memcpy(s->pixels + (size_t)y * s->width + r.x,
-				       live->data + (size_t)y * live->stride +
-					       (size_t)r.x * 4,
-				       (size_t)r.w * 4);
+		while (fb_region_next_run(changed, row, &col, &r)) {
+			for (uint32_t y = r.y; y < r.y + r.h; y++) {
+				uint32_t x1 = r.x + r.w;
+
+				if (keep.w == 0 || y < keep.y ||
+				    y >= keep.y + keep.h) {
+					copy_row(s, live, y, r.x, x1);
+					continue;
+				}
+				copy_row(s, live, y, r.x,
+					 keep.x < x1 ? keep.x : x1);
+				copy_row(s, live, y,
+					 keep.x + keep.w > r.x ? keep.x + keep.w
+							       : r.x,
+					 x1);
+			}
+		}
 	}
 }
 
@@ -229,7 +250,6 @@ long fb_shadow_sync(struct fb_shadow *s, const struct fb_view *live,
 		    struct fb_move *move)
 {
 	struct fb_region *hinted = &s->hinted;
-	struct fb_rect box = {0, 0, 0, 0};
 	long n = 0;
 
 	if (live->width != s->width || live->height != s->height ||
@@ -264,19 +284,23 @@ long fb_shadow_sync(struct fb_shadow *s, const struct fb_view *live,
 	}
 	if (move) {
 		move->dst.w = 0;
-		/* Before the copy the shadow still holds the old frame. */
-		if ((uint64_t)n * FB_TILE_W * FB_TILE_H >= FB_MOTION_MIN_AREA) {
-			box = changed_box(changed);
-			fb_motion_find(s->pixels, s->width, live, box,
-				       s->row_hashes, move);
+		if ((uint64_t)n * FB_TILE_W * FB_TILE_H >= FB_MOTION_MIN_AREA &&
+		    fb_motion_find(s->pixels, s->width, live,
+				   changed_box(changed), s->row_hashes, move)) {
+			struct fb_rect dst = move->dst;
+			size_t before = changed->count;
+
+			/* The shadow takes the move as the clients will;
+			 * whatever it no longer covers, and everything for
+			 * clients that do not take it, is damage. */
+			if (!fb_motion_apply(s->pixels, s->width, live, move))
+				move->dst.w = 0;
+			fb_region_add_rect(changed, dst);
+			n += (long)(changed->count - before);
 		}
 	}
 	if (n > 0)
-		copy_changed(s, live, changed);
-	/* The producer may have written between the search and the copy:
-	 * the CopyRect must give exactly what the shadow now holds. */
-	if (move && move->dst.w &&
-	    !fb_motion_verify(s->pixels, s->width, s->row_hashes, move))
-		move->dst.w = 0;
+		copy_changed(s, live, changed,
+			     move ? move->dst : (struct fb_rect){0, 0, 0, 0});
 	return n;
 }

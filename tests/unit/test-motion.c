@@ -199,33 +199,77 @@ static void console_scroll(void **state)
 	free(f);
 }
 
-/* Between the search and the copy into the shadow, the producer wrote
- * again: verify keeps the rows that still hold and drops the move when
- * too few do. */
-static void verify_cuts_rewritten_rows(void **state)
+/* Applying a move does to the old frame what CopyRect does to a client;
+ * rows the producer drew again after the search are cut off, and too
+ * few rows left drop the move. */
+static void apply_cuts_rewritten_rows(void **state)
 {
 	struct frames *f = frames_new();
 	struct fb_rect box = {0, 0, W, H};
 	struct fb_move m, kept;
+	uint32_t *saved = malloc(sizeof(f->old));
 
 	(void)state;
+	assert_non_null(saved);
 	draw(f->old, false, 50, 40, 120, 90);
 	draw(f->live, false, 60, 50, 120, 90);
+	memcpy(saved, f->old, sizeof(f->old));
 	assert_true(fb_motion_find(f->old, W, &f->view, box, f->scratch, &m));
 	kept = m;
-	assert_true(fb_motion_verify(f->live, W, f->scratch, &kept));
+	assert_true(fb_motion_apply(f->old, W, &f->view, &kept));
 	assert_memory_equal(&kept, &m, sizeof(m));
+	/* The destination now holds the live window; nothing else moved. */
+	for (uint32_t y = 0; y < H; y++)
+		for (uint32_t x = 0; x < W; x++) {
+			bool in = x >= m.dst.x && x < m.dst.x + m.dst.w &&
+				  y >= m.dst.y && y < m.dst.y + m.dst.h;
 
+			assert_int_equal(f->old[y * W + x],
+					 in ? f->live[y * W + x]
+					    : saved[y * W + x]);
+		}
+
+	memcpy(f->old, saved, sizeof(f->old));
 	f->live[(m.dst.y + 40) * W + m.dst.x + 3] ^= 1;
 	kept = m;
-	assert_true(fb_motion_verify(f->live, W, f->scratch, &kept));
+	assert_true(fb_motion_apply(f->old, W, &f->view, &kept));
 	assert_int_equal(kept.dst.h, 40);
 	assert_int_equal(kept.dst.y, m.dst.y);
 
+	memcpy(f->old, saved, sizeof(f->old));
 	f->live[(m.dst.y + 2) * W + m.dst.x] ^= 1;
 	kept = m;
-	assert_false(fb_motion_verify(f->live, W, f->scratch, &kept));
+	assert_false(fb_motion_apply(f->old, W, &f->view, &kept));
+	free(saved);
 	free(f);
+}
+
+/* A scroll applied in place, both directions: rows overlap their
+ * sources, so the order of the copy matters. */
+static void apply_scroll_in_place(void **state)
+{
+	for (int dir = -1; dir <= 1; dir += 2) {
+		struct frames *f = frames_new();
+		struct fb_move m = {{0, 32, W, H - 64}, 0, 16 * dir};
+
+		(void)state;
+		for (uint32_t y = 0; y < H; y++)
+			for (uint32_t x = 0; x < W; x++)
+				f->old[y * W + x] = noise(x, y, 5);
+		for (uint32_t y = 0; y < H; y++)
+			for (uint32_t x = 0; x < W; x++) {
+				int64_t sy = (int64_t)y + m.dy;
+
+				f->live[y * W + x] =
+					y >= 32 && y < H - 32
+						? f->old[sy * W + x]
+						: f->old[y * W + x];
+			}
+		assert_true(fb_motion_apply(f->old, W, &f->view, &m));
+		assert_int_equal(m.dst.h, H - 64);
+		assert_memory_equal(f->old, f->live, sizeof(f->old));
+		free(f);
+	}
 }
 
 int main(void)
@@ -237,7 +281,8 @@ int main(void)
 		cmocka_unit_test(nothing_moved),
 		cmocka_unit_test(far_move_not_found),
 		cmocka_unit_test(console_scroll),
-		cmocka_unit_test(verify_cuts_rewritten_rows),
+		cmocka_unit_test(apply_cuts_rewritten_rows),
+		cmocka_unit_test(apply_scroll_in_place),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

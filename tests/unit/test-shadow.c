@@ -532,6 +532,62 @@ static void test_one_pixel_frame(void **state)
 	fx_fini(&f);
 }
 
+/* A window dragged by (12, -7): the sync reports the move, the shadow
+ * ends equal to live (the window by the move, the rest copied), and the
+ * changed region holds the destination, for clients that do not take
+ * the CopyRect, and the uncovered desktop. */
+static void test_sync_applies_move(void **state)
+{
+	struct fixture f;
+	struct fb_damage all = {.all = true};
+	struct fb_move m;
+	struct fb_rect win = {112, 57, 200, 150};
+
+	fx_init(&f, 640, 480, 640 * 4 + 8);
+	fill(&f, 9);
+	for (uint32_t y = 0; y < win.h; y++)
+		for (uint32_t x = 0; x < win.w; x++)
+			set_px(&f, win.x + x, win.y + y,
+			       (x * 7919u ^ y * 104729u) & 0xffffff);
+	sync_all(&f);
+	fb_region_clear(&f.changed);
+	/* Redraw: desktop where the window was, the window 12 right, 7 up. */
+	for (uint32_t y = 0; y < win.h; y++)
+		for (uint32_t x = 0; x < win.w; x++)
+			set_px(&f, win.x + x, win.y + y,
+			       ((win.x + x) * 2654435761u ^
+				(win.y + y) * 40503u ^ 9) |
+				       1u);
+	for (uint32_t y = 0; y < win.h; y++)
+		for (uint32_t x = 0; x < win.w; x++)
+			set_px(&f, win.x + 12 + x, win.y - 7 + y,
+			       (x * 7919u ^ y * 104729u) & 0xffffff);
+	assert_true(fb_shadow_sync(&f.s, &f.view, &all, &f.changed, &m) > 0);
+	assert_int_equal(m.dx, -12);
+	assert_int_equal(m.dy, 7);
+	assert_int_equal(m.dst.x, win.x + 12);
+	assert_int_equal(m.dst.y, win.y - 7);
+	assert_int_equal(m.dst.w, win.w);
+	assert_int_equal(m.dst.h, win.h);
+	assert_true(shadow_equals_live(&f));
+	for (uint32_t y = 0; y < f.height; y++)
+		for (uint32_t x = 0; x < f.width; x++) {
+			bool in_new = x >= win.x + 12 &&
+				      x < win.x + 12 + win.w &&
+				      y >= win.y - 7 && y < win.y - 7 + win.h;
+			bool in_old = x >= win.x && x < win.x + win.w &&
+				      y >= win.y && y < win.y + win.h;
+			struct fb_rect px = {x, y, 1, 1};
+
+			if (in_new || in_old)
+				assert_true(fb_region_touches(&f.changed, px));
+		}
+	/* Far from both windows nothing is reported. */
+	assert_false(fb_region_touches(&f.changed,
+				       (struct fb_rect){400, 300, 240, 180}));
+	fx_fini(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -547,6 +603,7 @@ int main(void)
 		cmocka_unit_test(test_wide_stride),
 		cmocka_unit_test(test_aba),
 		cmocka_unit_test(test_one_pixel_frame),
+		cmocka_unit_test(test_sync_applies_move),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
