@@ -80,11 +80,15 @@ void fb_region_merge(struct fb_region *dst, const struct fb_region *src);
 bool fb_region_next_run(const struct fb_region *r, uint32_t row, uint32_t *col,
 			struct fb_rect *out);
 
-/* Writes the region as non-overlapping rects inside the frame: the runs
- * above, stacked downwards while the same span continues from the bottom
- * edge of one tile row to the top of the next. At most `max` rects are
- * written; returns how many there are in all (call again with a bigger
- * array if that is more than max). */
+/* Writes the region as non-overlapping rects inside the frame that cover
+ * it: in each tile row, a run of neighbouring dirty tiles gives one rect,
+ * from the first box's left edge to the last box's right edge, over the
+ * rows of all their boxes; such rects are stacked downwards while the
+ * same span continues from the bottom edge of one tile row to the top of
+ * the next. So a rect may take in unchanged pixels of dirty tiles, never
+ * a pixel of a clean tile. At
+ * most `max` rects are written; returns how many there are in all (call
+ * again with a bigger array if that is more than max). */
 size_t fb_region_rects(const struct fb_region *r, struct fb_rect *out,
 		       size_t max);
 
