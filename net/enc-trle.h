@@ -137,6 +137,15 @@ int rfb_zstream_write(struct rfb_zstream *z, struct buf *out, const void *in,
  * boundary, so the client can decode the rect without the next one. */
 int rfb_zstream_flush(struct rfb_zstream *z, struct buf *out);
 
+/* Ends a rect whose u32 length field sits at `len_at` in `out`, after
+ * rfb_zstream_begin/write returned `rc`: on success flushes the stream
+ * and fills in the length. On failure (or a length past u32) the rect is
+ * cut from `out` back to `start`, and since whatever the stream swallowed
+ * never reaches the client, the stream stays broken. Returns 0 or the
+ * error. */
+int rfb_zstream_end_rect(struct rfb_zstream *z, struct buf *out, size_t start,
+			 size_t len_at, int rc);
+
 void rfb_zstream_fini(struct rfb_zstream *z);
 
 #endif

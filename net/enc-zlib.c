@@ -126,6 +126,23 @@ int rfb_zstream_flush(struct rfb_zstream *z, struct buf *out)
 	return zs_run(z, out, Z_SYNC_FLUSH);
 }
 
+int rfb_zstream_end_rect(struct rfb_zstream *z, struct buf *out, size_t start,
+			 size_t len_at, int rc)
+{
+	if (rc == 0)
+		rc = rfb_zstream_flush(z, out);
+	if (rc == 0 && out->len - len_at - 4 > UINT32_MAX)
+		rc = -E2BIG;
+	if (rc) {
+		if (z->ready)
+			z->broken = true;
+		out->len = start;
+		return rc;
+	}
+	put_be32(out->data + len_at, (uint32_t)(out->len - len_at - 4));
+	return 0;
+}
+
 void rfb_zstream_fini(struct rfb_zstream *z)
 {
 	if (z->ready)
@@ -158,19 +175,7 @@ static int zlib_band(struct zlib_enc *e, struct buf *out,
 				e->row);
 		rc = rfb_zstream_write(&e->z, out, e->row, row_bytes);
 	}
-	if (rc == 0)
-		rc = rfb_zstream_flush(&e->z, out);
-	if (rc == 0 && out->len - len_at - 4 > UINT32_MAX)
-		rc = -E2BIG;
-	if (rc) {
-		/* Whatever the stream swallowed never reaches the client. */
-		if (e->z.ready)
-			e->z.broken = true;
-		out->len = start;
-		return rc;
-	}
-	put_be32(out->data + len_at, (uint32_t)(out->len - len_at - 4));
-	return 0;
+	return rfb_zstream_end_rect(&e->z, out, start, len_at, rc);
 }
 
 static int zlib_encode(struct rfb_encoder *base, struct buf *out,

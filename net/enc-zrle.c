@@ -75,17 +75,7 @@ static int zrle_band(struct zrle_enc *e, struct buf *out,
 				       : Z_DEFAULT_STRATEGY);
 	if (rc == 0)
 		rc = rfb_zstream_write(&e->z, out, e->tiles.data, e->tiles.len);
-	if (rc == 0)
-		rc = rfb_zstream_flush(&e->z, out);
-	if (rc) {
-		/* Whatever the stream swallowed never reaches the client. */
-		if (e->z.ready)
-			e->z.broken = true;
-		out->len = start;
-		return rc;
-	}
-	put_be32(out->data + len_at, (uint32_t)(out->len - len_at - 4));
-	return 0;
+	return rfb_zstream_end_rect(&e->z, out, start, len_at, rc);
 }
 
 static int zrle_encode(struct rfb_encoder *base, struct buf *out,
